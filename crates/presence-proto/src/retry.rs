@@ -1,0 +1,163 @@
+//! Retry policy: a pure decision of whether and when to send a failed request again.
+
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// When to retry a failed call. A plain value: drivers ask it after each failure.
+///
+/// Only 429, 5xx, timeouts and network errors are retried, never another 4xx; a `Retry-After`
+/// from the service replaces the computed delay. The default is [`RetryPolicy::None`], as in
+/// every official SDK for presence calls.
+///
+/// ```
+/// use std::time::Duration;
+/// use presence_proto::{Error, RetryPolicy};
+/// let policy = RetryPolicy::exponential(Duration::from_millis(100), Duration::from_secs(2), 5);
+/// let timeout = Error::timeout(Duration::from_secs(10));
+/// assert_eq!(policy.next_delay(0, &timeout, Duration::ZERO), Some(Duration::from_millis(100)));
+/// assert_eq!(policy.next_delay(3, &timeout, Duration::ZERO), Some(Duration::from_millis(800)));
+/// assert_eq!(policy.next_delay(5, &timeout, Duration::ZERO), None); // retries used up
+/// ```
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+#[non_exhaustive]
+pub enum RetryPolicy {
+    /// Never retry.
+    #[default]
+    None,
+    /// Retry up to `max_retries` times, waiting `delay` (+ jitter) each time.
+    Linear {
+        /// Wait between attempts.
+        delay: Duration,
+        /// Retries after the first attempt.
+        max_retries: u32,
+    },
+    /// Retry up to `max_retries` times, waiting `min · 2^n` capped at `max` (+ jitter).
+    Exponential {
+        /// First wait.
+        min: Duration,
+        /// Longest wait.
+        max: Duration,
+        /// Retries after the first attempt.
+        max_retries: u32,
+    },
+}
+
+impl RetryPolicy {
+    /// A linear policy.
+    pub fn linear(delay: Duration, max_retries: u32) -> Self {
+        Self::Linear { delay, max_retries }
+    }
+
+    /// An exponential policy.
+    pub fn exponential(min: Duration, max: Duration, max_retries: u32) -> Self {
+        Self::Exponential {
+            min,
+            max,
+            max_retries,
+        }
+    }
+
+    /// The most retries this policy makes.
+    pub fn max_retries(&self) -> u32 {
+        match self {
+            Self::None => 0,
+            Self::Linear { max_retries, .. } | Self::Exponential { max_retries, .. } => {
+                *max_retries
+            }
+        }
+    }
+
+    /// The wait before retry number `retries_done + 1`, or `None` to give up.
+    ///
+    /// `retries_done` counts retries already made (0 after the first failure). `jitter` is added
+    /// to the delay; the driver draws it (e.g. uniformly from 0..1 s), keeping the core free of
+    /// randomness.
+    pub fn next_delay(
+        &self,
+        retries_done: u32,
+        error: &Error,
+        jitter: Duration,
+    ) -> Option<Duration> {
+        if !error.is_retryable() || retries_done >= self.max_retries() {
+            return None;
+        }
+        let computed = match *self {
+            Self::None => return None,
+            Self::Linear { delay, .. } => delay,
+            Self::Exponential { min, max, .. } => {
+                let factor = 1u32.checked_shl(retries_done.min(31)).unwrap_or(u32::MAX);
+                min.checked_mul(factor).unwrap_or(max).min(max)
+            }
+        };
+        let base = error.retry_after().unwrap_or(computed);
+        Some(base.saturating_add(jitter))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn api(status: u16, retry_after: Option<u64>) -> Error {
+        Error::Api(Box::new(ApiError {
+            status,
+            http_status: status,
+            message: None,
+            service: None,
+            channels: vec![],
+            groups: vec![],
+            retry_after: retry_after.map(Duration::from_secs),
+            excerpt: String::new(),
+        }))
+    }
+
+    #[test]
+    fn retries_only_transient_failures() {
+        let p = RetryPolicy::linear(Duration::from_secs(1), 3);
+        let j = Duration::ZERO;
+        for status in [429, 500, 502, 503, 504] {
+            assert_eq!(
+                p.next_delay(0, &api(status, None), j),
+                Some(Duration::from_secs(1)),
+                "{status}"
+            );
+        }
+        for status in [400, 402, 403, 404, 414] {
+            assert_eq!(p.next_delay(0, &api(status, None), j), None, "{status}");
+        }
+        assert!(
+            p.next_delay(0, &Error::network("x", std::io::Error::other("x")), j)
+                .is_some()
+        );
+        assert!(p.next_delay(0, &Error::argument("f", "r"), j).is_none());
+    }
+
+    #[test]
+    fn honours_retry_after_and_jitter() {
+        let p = RetryPolicy::exponential(Duration::from_secs(2), Duration::from_secs(150), 6);
+        let d = p.next_delay(0, &api(429, Some(7)), Duration::from_millis(300));
+        assert_eq!(d, Some(Duration::from_millis(7300)));
+    }
+
+    #[test]
+    fn exponential_caps_and_counts() {
+        let p = RetryPolicy::exponential(Duration::from_secs(2), Duration::from_secs(150), 40);
+        let e = api(503, None);
+        assert_eq!(
+            p.next_delay(1, &e, Duration::ZERO),
+            Some(Duration::from_secs(4))
+        );
+        assert_eq!(
+            p.next_delay(10, &e, Duration::ZERO),
+            Some(Duration::from_secs(150))
+        );
+        assert_eq!(
+            p.next_delay(39, &e, Duration::ZERO),
+            Some(Duration::from_secs(150))
+        );
+        assert_eq!(p.next_delay(40, &e, Duration::ZERO), None);
+        assert_eq!(RetryPolicy::None.next_delay(0, &e, Duration::ZERO), None);
+    }
+}
