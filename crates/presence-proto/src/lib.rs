@@ -48,6 +48,7 @@ mod ops;
 mod request;
 mod response;
 mod retry;
+pub mod session;
 mod sign;
 mod stamp;
 
@@ -67,5 +68,9 @@ pub use ops::where_now::{WhereNow, WhereNowResult};
 pub use request::{MAX_URL_BYTES, redacted_uri};
 pub use response::MAX_INFLATED_BYTES;
 pub use retry::RetryPolicy;
+pub use session::{
+    MIN_PRESENCE_TIMEOUT, PresenceSession, PresenceSessions, SessionEvent, SessionId,
+    SessionOptions, SessionRequest,
+};
 pub use sign::sign_v2;
 pub use stamp::Stamp;
