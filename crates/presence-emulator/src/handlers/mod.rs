@@ -1,0 +1,179 @@
+//! The PubNub endpoints: from a routed, decoded request to a [`Reply`].
+
+mod groups;
+mod here_now;
+mod presence;
+mod state;
+mod where_now;
+
+use std::time::SystemTime;
+
+use crate::clock::unix_secs;
+use crate::config::{KeysetOptions, Need};
+use crate::request::{self, BadRequest, MAX_URL_BYTES, Query, Route};
+use crate::response::Reply;
+use crate::shared::Shared;
+use crate::signature;
+use crate::store::Store;
+
+/// At most this many channels after channel groups are expanded.
+const MAX_RESOLVED_CHANNELS: usize = 20_000;
+
+/// One API call in progress.
+pub(crate) struct Call<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) keyset: &'a KeysetOptions,
+    pub(crate) sub_key: String,
+    pub(crate) query: Query<'a>,
+    pub(crate) now: SystemTime,
+    /// Compute the reply without changing any state (a faulted request).
+    pub(crate) dry_run: bool,
+}
+
+/// Answers a PubNub API request (everything outside `/_emulator`).
+pub(crate) fn answer(
+    shared: &Shared,
+    is_get: bool,
+    raw_path: &str,
+    raw_query: &str,
+    dry_run: bool,
+) -> Reply {
+    if raw_path.len() + raw_query.len() > MAX_URL_BYTES {
+        return Reply::presence_error(414, "URI Too Long");
+    }
+    if !is_get {
+        return Reply::presence_error(405, "Method Not Allowed");
+    }
+    if raw_path == "/time/0" {
+        // The time endpoint, which SDKs poll to probe connectivity: a 17-digit timetoken.
+        return Reply::ok(&serde_json::json!([timetoken(shared.now())]));
+    }
+    let Some(target) = request::route(raw_path) else {
+        return Reply::presence_error(404, "Not Found");
+    };
+    let route = target.route;
+    let to_reply = |e: BadRequest| {
+        if route.is_presence() {
+            Reply::from(e)
+        } else {
+            e.registry()
+        }
+    };
+    let query = match Query::parse(raw_query) {
+        Ok(q) => q,
+        Err(e) => return to_reply(e),
+    };
+    let sub_key = match request::segment(target.sub_key, "subscribe key") {
+        Ok(k) => k,
+        Err(e) => return to_reply(e),
+    };
+    let keyset = shared.config.keyset(&sub_key);
+    if route.is_presence() && !keyset.is_presence_enabled() {
+        return Reply::not_enabled();
+    }
+    if route == Route::GlobalHereNow && !keyset.is_global_here_now_enabled() {
+        return Reply::not_enabled();
+    }
+    let now = shared.now();
+    if let Some(secret) = keyset.secret() {
+        let ok = signature::verify(
+            secret,
+            keyset.publish(),
+            raw_path,
+            &query.pairs(),
+            unix_secs(now),
+        );
+        if !ok {
+            return Reply::signature_mismatch();
+        }
+    }
+    let call = Call {
+        shared,
+        keyset,
+        sub_key,
+        query,
+        now,
+        dry_run,
+    };
+    let result = match route {
+        Route::GlobalHereNow => here_now::here_now(&call, None),
+        Route::HereNow { channels } => here_now::here_now(&call, Some(channels)),
+        Route::WhereNow { uuid } => where_now::where_now(&call, uuid),
+        Route::Heartbeat { channels } => presence::heartbeat(&call, channels),
+        Route::Leave { channels } => presence::leave(&call, channels),
+        Route::GetState { channels, uuid } => state::get_state(&call, channels, uuid),
+        Route::SetState { channels, uuid } => state::set_state(&call, channels, uuid),
+        Route::Group { group } => groups::group(&call, group),
+        Route::GroupDelete { group } => groups::delete(&call, group),
+        Route::GroupList => groups::list_all(&call),
+    };
+    result.unwrap_or_else(|reply| reply)
+}
+
+/// A PubNub timetoken: 100 ns units since the Unix epoch.
+fn timetoken(now: SystemTime) -> u64 {
+    now.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos() / 100).unwrap_or(u64::MAX))
+}
+
+impl Call<'_> {
+    /// Refuses (403) when Access Manager is on and `auth` lacks `need` on any of the
+    /// channels or groups.
+    pub(crate) fn authorize(
+        &self,
+        channels: &[String],
+        groups: &[String],
+        need: Need,
+    ) -> Result<(), Reply> {
+        let Some(am) = self.keyset.grants() else {
+            return Ok(());
+        };
+        let auth = self.query.get("auth").filter(|a| !a.is_empty());
+        let bad_channels: Vec<String> = channels
+            .iter()
+            .filter(|c| !am.channel_allowed(auth, c, need))
+            .cloned()
+            .collect();
+        let bad_groups: Vec<String> = groups
+            .iter()
+            .filter(|g| !am.group_allowed(auth, g, need))
+            .cloned()
+            .collect();
+        if bad_channels.is_empty() && bad_groups.is_empty() {
+            Ok(())
+        } else {
+            Err(Reply::forbidden(&bad_channels, &bad_groups))
+        }
+    }
+
+    /// The store, locked, with this key's expired entries already swept.
+    pub(crate) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        let mut store = self.shared.store();
+        store.sweep(&self.sub_key, self.now);
+        store
+    }
+}
+
+/// `channels` followed by the channels of `groups` not already named, without duplicates.
+pub(crate) fn resolve(
+    store: &Store,
+    sub_key: &str,
+    channels: &[String],
+    groups: &[String],
+) -> Result<Vec<String>, BadRequest> {
+    let mut out: Vec<String> = channels.to_vec();
+    if !groups.is_empty() {
+        let mut seen: std::collections::HashSet<String> = out.iter().cloned().collect();
+        for g in groups {
+            for ch in store.group_channels(sub_key, g) {
+                if seen.insert(ch.clone()) {
+                    out.push(ch);
+                }
+            }
+            if out.len() > MAX_RESOLVED_CHANNELS {
+                return Err(BadRequest::new("Too many channels"));
+            }
+        }
+    }
+    Ok(out)
+}

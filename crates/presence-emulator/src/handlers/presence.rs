@@ -1,0 +1,95 @@
+//! heartbeat (join / keep alive, with optional keyed state) and leave.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{Call, resolve};
+use crate::config::Need;
+use crate::request::{BadRequest, channel_list};
+use crate::response::{HEARTBEAT_ACK, LEAVE_ACK, Reply};
+
+/// State JSON longer than this (decoded, in bytes) is refused (the URL limit alone would
+/// allow about 32 KiB).
+pub(super) const MAX_STATE_BYTES: usize = 16 * 1024;
+
+pub(super) fn heartbeat(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Reply> {
+    let channels = channel_list(raw_channels)?;
+    let groups = call.query.groups()?;
+    let uuid = call.query.caller()?;
+    if channels.is_empty() && groups.is_empty() {
+        return Err(BadRequest::new("No channels or channel groups specified").into());
+    }
+    let keyed = call.query.get("state").map(parse_state).transpose()?;
+    call.authorize(&channels, &groups, Need::Read)?;
+    let timeout = call
+        .shared
+        .config
+        .effective_timeout(call.query.get("heartbeat"));
+    let expires = call.shared.config.deadline(call.now, timeout);
+
+    let mut store = call.store();
+    let all = resolve(&store, &call.sub_key, &channels, &groups)?;
+    let mut states: HashMap<String, Option<Value>> = HashMap::new();
+    if let Some(keyed) = &keyed {
+        // Group-keyed state first, so a channel's own key wins.
+        for g in &groups {
+            if let Some(v) = keyed.get(g) {
+                let v = state_value(v, g)?;
+                for ch in store.group_channels(&call.sub_key, g) {
+                    states.insert(ch, v.clone());
+                }
+            }
+        }
+        for ch in &all {
+            if let Some(v) = keyed.get(ch) {
+                states.insert(ch.clone(), state_value(v, ch)?);
+            }
+        }
+    }
+    if !call.dry_run {
+        store.heartbeat(&call.sub_key, uuid, &all, expires, &states);
+    }
+    Ok(Reply::ok_text(HEARTBEAT_ACK))
+}
+
+pub(super) fn leave(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Reply> {
+    let channels = channel_list(raw_channels)?;
+    let groups = call.query.groups()?;
+    let uuid = call.query.caller()?;
+    if channels.is_empty() && groups.is_empty() {
+        return Err(BadRequest::new("No channels or channel groups specified").into());
+    }
+    call.authorize(&channels, &groups, Need::Read)?;
+    let mut store = call.store();
+    let all = resolve(&store, &call.sub_key, &channels, &groups)?;
+    if !call.dry_run {
+        store.leave(&call.sub_key, uuid, &all);
+    }
+    Ok(Reply::ok_text(LEAVE_ACK))
+}
+
+/// Parses a `state` parameter: a JSON object of at most [`MAX_STATE_BYTES`].
+pub(super) fn parse_state(raw: &str) -> Result<serde_json::Map<String, Value>, BadRequest> {
+    if raw.len() > MAX_STATE_BYTES {
+        return Err(BadRequest::new(format!(
+            "State is larger than {MAX_STATE_BYTES} bytes"
+        )));
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(BadRequest::new("State must be a JSON object")),
+        Err(_) => Err(BadRequest::new("Invalid JSON in state")),
+    }
+}
+
+/// One channel's (or group's) state from keyed heartbeat state: an object; `{}` clears it.
+fn state_value(v: &Value, name: &str) -> Result<Option<Value>, BadRequest> {
+    match v {
+        Value::Object(m) if m.is_empty() => Ok(None),
+        Value::Object(_) => Ok(Some(v.clone())),
+        _ => Err(BadRequest::new(format!(
+            "State for `{name}` must be a JSON object"
+        ))),
+    }
+}

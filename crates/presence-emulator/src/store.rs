@@ -1,0 +1,556 @@
+//! In-memory presence state: who is on which channel until when, their state, and the
+//! channel groups, all namespaced by subscribe key.
+//!
+//! Every (channel, uuid) pair is one [`Entry`]. An entry is *present* once a heartbeat
+//! joined it; an entry created by set_state alone carries state but is not present (it
+//! does not show in here now or where now) and lives for the default presence timeout.
+//! Expiry is indexed by time, so sweeping costs only the entries that expired.
+
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+/// At most this many channels in one channel group (the service's documented limit).
+pub(crate) const MAX_CHANNELS_PER_GROUP: usize = 2000;
+/// At most this many channel groups per subscribe key.
+pub(crate) const MAX_GROUPS_PER_KEYSET: usize = 10_000;
+
+/// Running totals kept beside the state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Books {
+    seq: u64,
+    /// (uuid, channel) pairs currently present.
+    pub(crate) present: u64,
+    /// (uuid, channel) pairs that ever expired.
+    pub(crate) timed_out: u64,
+    /// (uuid, channel) pairs that ever left explicitly.
+    pub(crate) left: u64,
+}
+
+impl Books {
+    fn next(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+}
+
+/// The whole emulator state.
+#[derive(Default)]
+pub(crate) struct Store {
+    namespaces: HashMap<String, Namespace>,
+    books: Books,
+}
+
+#[derive(Default)]
+struct Namespace {
+    channels: HashMap<Arc<str>, Channel>,
+    /// uuid → sorted channels where it is present.
+    users: HashMap<Arc<str>, Vec<Arc<str>>>,
+    /// (expiry, seq) → (channel, uuid), for every entry.
+    expiry: BTreeMap<(SystemTime, u64), (Arc<str>, Arc<str>)>,
+    groups: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// One channel: its entries, and the present ones in join order.
+#[derive(Default)]
+pub(crate) struct Channel {
+    entries: HashMap<Arc<str>, Entry>,
+    order: BTreeMap<u64, Arc<str>>,
+    /// The JSON array of all present uuids, built on first use after each join or removal
+    /// (here now's most common body part).
+    uuids_json: OnceCell<String>,
+}
+
+struct Entry {
+    joined: Option<u64>,
+    expires: (SystemTime, u64),
+    state: Option<Value>,
+}
+
+/// Why an entry goes away.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    Expired,
+    Left,
+}
+
+/// Why a channel-group change was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GroupError {
+    TooManyChannels,
+    TooManyGroups,
+}
+
+impl Channel {
+    /// Number of present users.
+    pub(crate) fn occupancy(&self) -> usize {
+        self.order.len()
+    }
+
+    /// All present uuids as a JSON array of strings, e.g. `["a","b"]`.
+    pub(crate) fn uuids_json(&self) -> &str {
+        self.uuids_json.get_or_init(|| {
+            let mut out = String::with_capacity(2 + self.order.len() * 16);
+            out.push('[');
+            for (i, uuid) in self.uuids().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                crate::json::write_str(&mut out, uuid);
+            }
+            out.push(']');
+            out
+        })
+    }
+
+    /// Present users in join order.
+    pub(crate) fn uuids(&self) -> impl Iterator<Item = &str> {
+        self.order.values().map(|uuid| &**uuid)
+    }
+
+    /// Present users in join order, each with its state on this channel.
+    pub(crate) fn occupants(&self) -> impl Iterator<Item = (&str, Option<&Value>)> {
+        self.order.values().map(|uuid| {
+            let state = self.entries.get(uuid).and_then(|e| e.state.as_ref());
+            (&**uuid, state)
+        })
+    }
+}
+
+impl Store {
+    /// Drops every entry (of every key) whose expiry is at or before `now`.
+    pub(crate) fn sweep_all(&mut self, now: SystemTime) {
+        let books = &mut self.books;
+        self.namespaces.retain(|_, ns| {
+            ns.sweep(now, books);
+            !ns.is_empty()
+        });
+    }
+
+    /// Drops the expired entries of one key.
+    pub(crate) fn sweep(&mut self, sub_key: &str, now: SystemTime) {
+        if let Some(ns) = self.namespaces.get_mut(sub_key) {
+            ns.sweep(now, &mut self.books);
+        }
+    }
+
+    /// Forgets everything, including the totals.
+    pub(crate) fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Running totals.
+    pub(crate) fn books(&self) -> Books {
+        self.books
+    }
+
+    /// Joins (or keeps alive) `uuid` on `channels` until `expires`; `states` replaces the
+    /// state on the channels it names (`None` clears it).
+    pub(crate) fn heartbeat(
+        &mut self,
+        sub_key: &str,
+        uuid: &str,
+        channels: &[String],
+        expires: SystemTime,
+        states: &HashMap<String, Option<Value>>,
+    ) {
+        let ns = self.namespaces.entry(sub_key.to_owned()).or_default();
+        let uuid_arc = ns.intern_uuid(uuid);
+        for name in channels {
+            let ch_arc = ns.intern_channel(name);
+            let Namespace {
+                channels: chans,
+                users,
+                expiry,
+                ..
+            } = ns;
+            let chan = chans.entry(ch_arc.clone()).or_default();
+            let key = (expires, self.books.next());
+            let entry = chan.entries.entry(uuid_arc.clone()).or_insert(Entry {
+                joined: None,
+                expires: key,
+                state: None,
+            });
+            expiry.remove(&entry.expires);
+            entry.expires = key;
+            expiry.insert(key, (ch_arc.clone(), uuid_arc.clone()));
+            if entry.joined.is_none() {
+                let seq = self.books.next();
+                entry.joined = Some(seq);
+                chan.order.insert(seq, uuid_arc.clone());
+                chan.uuids_json.take();
+                let list = users.entry(uuid_arc.clone()).or_default();
+                if let Err(pos) = list.binary_search(&ch_arc) {
+                    list.insert(pos, ch_arc.clone());
+                }
+                self.books.present += 1;
+            }
+            if let Some(state) = states.get(name.as_str()) {
+                entry.state.clone_from(state);
+            }
+        }
+    }
+
+    /// Removes `uuid` from `channels` at once (state included).
+    pub(crate) fn leave(&mut self, sub_key: &str, uuid: &str, channels: &[String]) {
+        let Some(ns) = self.namespaces.get_mut(sub_key) else {
+            return;
+        };
+        for ch in channels {
+            ns.remove_entry(ch, uuid, Removal::Left, true, &mut self.books);
+        }
+        if ns.is_empty() {
+            self.namespaces.remove(sub_key);
+        }
+    }
+
+    /// Sets (`Some`) or clears (`None`) `uuid`'s state on `channels`. A user who is not
+    /// present keeps the state until `orphan_expires`.
+    pub(crate) fn set_state(
+        &mut self,
+        sub_key: &str,
+        uuid: &str,
+        channels: &[String],
+        state: Option<&Value>,
+        orphan_expires: SystemTime,
+    ) {
+        let ns = self.namespaces.entry(sub_key.to_owned()).or_default();
+        let uuid_arc = ns.intern_uuid(uuid);
+        for name in channels {
+            let joined = ns
+                .channels
+                .get(name.as_str())
+                .and_then(|c| c.entries.get(uuid))
+                .map(|e| e.joined.is_some());
+            match (joined, state) {
+                (Some(false), None) => {
+                    ns.remove_entry(name, uuid, Removal::Left, true, &mut self.books);
+                }
+                (Some(present), _) => {
+                    let Namespace {
+                        channels: chans,
+                        expiry,
+                        ..
+                    } = &mut *ns;
+                    if let Some(entry) = chans
+                        .get_mut(name.as_str())
+                        .and_then(|c| c.entries.get_mut(uuid))
+                    {
+                        entry.state = state.cloned();
+                        if !present {
+                            // State-only entries live for the default timeout from the last set.
+                            if let Some(key) = expiry.remove(&entry.expires) {
+                                entry.expires = (orphan_expires, self.books.next());
+                                expiry.insert(entry.expires, key);
+                            }
+                        }
+                    }
+                }
+                (None, Some(s)) => {
+                    let ch_arc = ns.intern_channel(name);
+                    let key = (orphan_expires, self.books.next());
+                    ns.expiry.insert(key, (ch_arc.clone(), uuid_arc.clone()));
+                    ns.channels.entry(ch_arc).or_default().entries.insert(
+                        uuid_arc.clone(),
+                        Entry {
+                            joined: None,
+                            expires: key,
+                            state: Some(s.clone()),
+                        },
+                    );
+                }
+                (None, None) => {}
+            }
+        }
+        if ns.is_empty() {
+            self.namespaces.remove(sub_key);
+        }
+    }
+
+    /// `uuid`'s state on `channel`, if any.
+    pub(crate) fn state(&self, sub_key: &str, uuid: &str, channel: &str) -> Option<&Value> {
+        self.namespaces
+            .get(sub_key)?
+            .channels
+            .get(channel)?
+            .entries
+            .get(uuid)?
+            .state
+            .as_ref()
+    }
+
+    /// A channel, if anything is stored on it.
+    pub(crate) fn channel(&self, sub_key: &str, channel: &str) -> Option<&Channel> {
+        self.namespaces.get(sub_key)?.channels.get(channel)
+    }
+
+    /// Every channel of `sub_key` with at least one present user, sorted by name.
+    pub(crate) fn occupied_channels(&self, sub_key: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .namespaces
+            .get(sub_key)
+            .map(|ns| {
+                ns.channels
+                    .iter()
+                    .filter(|(_, c)| c.occupancy() > 0)
+                    .map(|(name, _)| name.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_unstable();
+        out
+    }
+
+    /// Channels where `uuid` is present, sorted by name.
+    pub(crate) fn where_now(&self, sub_key: &str, uuid: &str) -> Vec<String> {
+        self.namespaces
+            .get(sub_key)
+            .and_then(|ns| ns.users.get(uuid))
+            .map(|list| list.iter().map(|c| c.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The channels of `group` (empty when the group does not exist), sorted.
+    pub(crate) fn group_channels(&self, sub_key: &str, group: &str) -> Vec<String> {
+        self.namespaces
+            .get(sub_key)
+            .and_then(|ns| ns.groups.get(group))
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every group name of `sub_key`, sorted.
+    pub(crate) fn group_names(&self, sub_key: &str) -> Vec<String> {
+        self.namespaces
+            .get(sub_key)
+            .map(|ns| ns.groups.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Adds `channels` to `group`, creating it.
+    pub(crate) fn group_add(
+        &mut self,
+        sub_key: &str,
+        group: &str,
+        channels: &[String],
+    ) -> Result<(), GroupError> {
+        let ns = self.namespaces.entry(sub_key.to_owned()).or_default();
+        if !ns.groups.contains_key(group) && ns.groups.len() >= MAX_GROUPS_PER_KEYSET {
+            return Err(GroupError::TooManyGroups);
+        }
+        let set = ns.groups.entry(group.to_owned()).or_default();
+        let new = channels.iter().filter(|c| !set.contains(*c)).count();
+        if set.len() + new > MAX_CHANNELS_PER_GROUP {
+            if set.is_empty() {
+                ns.groups.remove(group);
+            }
+            return Err(GroupError::TooManyChannels);
+        }
+        set.extend(channels.iter().cloned());
+        Ok(())
+    }
+
+    /// Removes `channels` from `group`; an emptied group disappears.
+    pub(crate) fn group_remove(&mut self, sub_key: &str, group: &str, channels: &[String]) {
+        let Some(ns) = self.namespaces.get_mut(sub_key) else {
+            return;
+        };
+        if let Some(set) = ns.groups.get_mut(group) {
+            for c in channels {
+                set.remove(c);
+            }
+            if set.is_empty() {
+                ns.groups.remove(group);
+            }
+        }
+        if ns.is_empty() {
+            self.namespaces.remove(sub_key);
+        }
+    }
+
+    /// Deletes `group`.
+    pub(crate) fn group_delete(&mut self, sub_key: &str, group: &str) {
+        if let Some(ns) = self.namespaces.get_mut(sub_key) {
+            ns.groups.remove(group);
+            if ns.is_empty() {
+                self.namespaces.remove(sub_key);
+            }
+        }
+    }
+}
+
+impl Namespace {
+    fn is_empty(&self) -> bool {
+        self.channels.is_empty() && self.groups.is_empty() && self.users.is_empty()
+    }
+
+    fn intern_uuid(&self, uuid: &str) -> Arc<str> {
+        self.users
+            .get_key_value(uuid)
+            .map_or_else(|| Arc::from(uuid), |(k, _)| k.clone())
+    }
+
+    fn intern_channel(&self, name: &str) -> Arc<str> {
+        self.channels
+            .get_key_value(name)
+            .map_or_else(|| Arc::from(name), |(k, _)| k.clone())
+    }
+
+    fn sweep(&mut self, now: SystemTime, books: &mut Books) {
+        while let Some(first) = self.expiry.first_entry() {
+            if first.key().0 > now {
+                break;
+            }
+            let (ch, uuid) = first.remove();
+            self.remove_entry(&ch, &uuid, Removal::Expired, false, books);
+        }
+    }
+
+    /// Removes the (channel, uuid) entry; `unindex` also drops its expiry index key (false
+    /// when the caller already popped it).
+    fn remove_entry(
+        &mut self,
+        ch: &str,
+        uuid: &str,
+        why: Removal,
+        unindex: bool,
+        books: &mut Books,
+    ) {
+        let Some(chan) = self.channels.get_mut(ch) else {
+            return;
+        };
+        let Some(entry) = chan.entries.remove(uuid) else {
+            return;
+        };
+        if unindex {
+            self.expiry.remove(&entry.expires);
+        }
+        if let Some(seq) = entry.joined {
+            chan.order.remove(&seq);
+            chan.uuids_json.take();
+            if let Some(list) = self.users.get_mut(uuid) {
+                list.retain(|c| &**c != ch);
+                if list.is_empty() {
+                    self.users.remove(uuid);
+                }
+            }
+            books.present = books.present.saturating_sub(1);
+            match why {
+                Removal::Expired => books.timed_out += 1,
+                Removal::Left => books.left += 1,
+            }
+        }
+        if chan.entries.is_empty() {
+            self.channels.remove(ch);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn t(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn join_expire_exactly_at_deadline() {
+        let mut s = Store::default();
+        s.heartbeat("k", "u", &names(&["a", "b"]), t(10), &HashMap::new());
+        assert_eq!(s.books().present, 2);
+        assert_eq!(s.where_now("k", "u"), names(&["a", "b"]));
+        s.sweep("k", t(9));
+        assert_eq!(s.books().present, 2);
+        s.sweep_all(t(10));
+        assert_eq!(s.books().present, 0);
+        assert_eq!(s.books().timed_out, 2);
+        assert!(s.where_now("k", "u").is_empty());
+        assert!(s.namespaces.is_empty());
+    }
+
+    #[test]
+    fn heartbeat_extends_and_keeps_join_order() {
+        let mut s = Store::default();
+        s.heartbeat("k", "b", &names(&["c"]), t(10), &HashMap::new());
+        s.heartbeat("k", "a", &names(&["c"]), t(10), &HashMap::new());
+        s.heartbeat("k", "b", &names(&["c"]), t(20), &HashMap::new());
+        s.sweep("k", t(15));
+        let chan = s.channel("k", "c");
+        let order: Vec<&str> = chan
+            .map(|c| c.occupants().map(|o| o.0).collect())
+            .unwrap_or_default();
+        assert_eq!(order, vec!["b"]);
+        assert_eq!(s.expiry_len("k"), 1);
+    }
+
+    #[test]
+    fn state_lives_with_presence() {
+        let mut s = Store::default();
+        let mut st = HashMap::new();
+        st.insert("c".to_owned(), Some(json!({"mood": "ok"})));
+        s.heartbeat("k", "u", &names(&["c"]), t(10), &st);
+        assert_eq!(s.state("k", "u", "c"), Some(&json!({"mood": "ok"})));
+        s.leave("k", "u", &names(&["c"]));
+        assert_eq!(s.state("k", "u", "c"), None);
+        assert_eq!(s.books().left, 1);
+        assert_eq!(s.expiry_len("k"), 0);
+    }
+
+    #[test]
+    fn orphan_state_expires_silently() {
+        let mut s = Store::default();
+        s.set_state("k", "u", &names(&["c"]), Some(&json!({"a": 0})), t(3));
+        s.set_state("k", "u", &names(&["c"]), Some(&json!({"a": 1})), t(5));
+        s.sweep_all(t(4));
+        assert_eq!(s.state("k", "u", "c"), Some(&json!({"a": 1})));
+        assert_eq!(s.expiry_len("k"), 1);
+        assert_eq!(s.channel("k", "c").map(Channel::occupancy), Some(0));
+        s.sweep_all(t(5));
+        assert_eq!(s.state("k", "u", "c"), None);
+        assert_eq!(
+            s.books(),
+            Books {
+                seq: s.books.seq,
+                ..Books::default()
+            }
+        );
+        s.set_state("k", "u", &names(&["c"]), Some(&json!({"a": 1})), t(50));
+        s.set_state("k", "u", &names(&["c"]), None, t(50));
+        assert!(s.namespaces.is_empty());
+    }
+
+    #[test]
+    fn groups() {
+        let mut s = Store::default();
+        assert_eq!(s.group_add("k", "g", &names(&["b", "a"])), Ok(()));
+        assert_eq!(s.group_channels("k", "g"), names(&["a", "b"]));
+        s.group_remove("k", "g", &names(&["a"]));
+        assert_eq!(s.group_channels("k", "g"), names(&["b"]));
+        s.group_delete("k", "g");
+        assert!(s.group_channels("k", "g").is_empty());
+        let many: Vec<String> = (0..=MAX_CHANNELS_PER_GROUP)
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(
+            s.group_add("k", "g", &many),
+            Err(GroupError::TooManyChannels)
+        );
+        assert!(s.group_names("k").is_empty());
+    }
+
+    impl Store {
+        fn expiry_len(&self, k: &str) -> usize {
+            self.namespaces.get(k).map_or(0, |ns| ns.expiry.len())
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the presence emulator through raw HTTP requests (one test binary,
+//! one module per area).
+
+mod access;
+mod admin;
+mod common;
+mod encoding;
+mod faults;
+mod groups;
+mod here_now;
+mod lifecycle;
+mod presence;
+mod state;
