@@ -161,6 +161,11 @@ impl EmulatorBuilder {
         )
     }
 
+    /// The shared service state, without binding (for [`crate::InProcess`]).
+    pub(crate) fn into_shared(self) -> Arc<Shared> {
+        self.into_parts().1
+    }
+
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> io::Result<EmulatorHandle> {
         let (listen, shared, sweep) = self.into_parts();
