@@ -1,2 +1,7 @@
 //! Support code for the workspace's end-to-end tests and examples (not published).
+//!
+//! [`scenarios`] holds the cross-adapter scenario table: the same calls, faults and expected
+//! outcomes run through every adapter (tokio, blocking) against the embedded emulator.
 #![forbid(unsafe_code)]
+
+pub mod scenarios;

@@ -1,12 +1,32 @@
 //! The one percent-encoder used for every path segment, query value and signature input.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-/// Everything except `A-Z a-z 0-9 - _ .` is escaped (the strict set of spec §0.1 and §4).
+/// `RAW[b]` is true for each byte `b` that stays raw: only `A-Z a-z 0-9 - _ .` (the strict set
+/// of spec §0.1 and §4).
 ///
 /// `~` is escaped too: the service verifies signatures over values re-encoded with this set, so
 /// sending exactly what was signed avoids canonicalisation mismatches.
-const STRICT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+#[allow(clippy::indexing_slicing)] // `b < 128` indexes a 256-entry table, at compile time
+const RAW: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0u8;
+    while b < 128 {
+        table[b as usize] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+        b += 1;
+    }
+    table
+};
+
+/// Whether `byte` stays raw.
+fn is_unreserved(byte: u8) -> bool {
+    // Always in bounds (256 entries); `get` keeps the lint set happy and compiles to a load.
+    RAW.get(usize::from(byte)).copied().unwrap_or(false)
+}
+
+/// Uppercase hex digit of the low nibble of `n`.
+const fn hex(n: u8) -> char {
+    let n = n & 0xf;
+    (if n < 10 { b'0' + n } else { b'A' + n - 10 }) as char
+}
 
 /// Percent-encodes `input` as UTF-8, leaving only `A-Z a-z 0-9 - _ .` raw (uppercase hex).
 ///
@@ -15,13 +35,37 @@ const STRICT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.
 /// assert_eq!(presence_proto::encode("a,b~"), "a%2Cb%7E");
 /// ```
 pub fn encode(input: &str) -> String {
-    utf8_percent_encode(input, STRICT).to_string()
+    let mut out = String::with_capacity(encoded_len(input));
+    encode_into(&mut out, input);
+    out
+}
+
+/// The length of `encode(input)`, without encoding.
+pub(crate) fn encoded_len(input: &str) -> usize {
+    input
+        .bytes()
+        .map(|b| if is_unreserved(b) { 1 } else { 3 })
+        .sum()
 }
 
 /// Appends the encoding of `input` to `out` (no intermediate allocation).
 pub(crate) fn encode_into(out: &mut String, input: &str) {
-    for chunk in utf8_percent_encode(input, STRICT) {
-        out.push_str(chunk);
+    // Runs of raw bytes are copied whole. A run starts after an escaped byte at an ASCII byte
+    // and ends before one that follows an ASCII byte, so both ends are char boundaries.
+    let mut start = 0;
+    for (i, byte) in input.bytes().enumerate() {
+        if !is_unreserved(byte) {
+            if start < i {
+                out.push_str(input.get(start..i).unwrap_or_default());
+            }
+            out.push('%');
+            out.push(hex(byte >> 4));
+            out.push(hex(byte));
+            start = i + 1;
+        }
+    }
+    if start < input.len() {
+        out.push_str(input.get(start..).unwrap_or_default());
     }
 }
 
@@ -35,6 +79,13 @@ mod tests {
             let s = (b as char).to_string();
             let raw = b.is_ascii_alphanumeric() || b"-_.".contains(&b);
             assert_eq!(encode(&s) == s, raw, "byte {b:#x}");
+        }
+    }
+
+    #[test]
+    fn encoded_len_is_exact() {
+        for s in ["", "abc", "a b", "odd ch/?#&%+ ü", "é/~", "日本"] {
+            assert_eq!(encoded_len(s), encode(s).len(), "{s:?}");
         }
     }
 

@@ -183,7 +183,8 @@ impl Error {
         }
     }
 
-    /// Whether sending the same request again may succeed: 429, 5xx, timeouts and network errors.
+    /// Whether sending the same request again may succeed: 408, 429, 5xx, timeouts and network
+    /// errors.
     ///
     /// ```
     /// use presence_proto::Error;
@@ -191,7 +192,7 @@ impl Error {
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Api(api) => api.status == 429 || (500..600).contains(&api.status),
+            Self::Api(api) => matches!(api.status, 408 | 429 | 500..=599),
             Self::Timeout { .. } | Self::Network { .. } => true,
             _ => false,
         }

@@ -4,9 +4,9 @@
 use std::borrow::Cow;
 
 use crate::config::Config;
-use crate::encode::encode_into;
+use crate::encode::{encode_into, encoded_len};
 use crate::error::Error;
-use crate::sign::sign_v2;
+use crate::sign::{SIGNATURE_LEN, mac_v2, push_signature};
 use crate::stamp::Stamp;
 
 /// Longest request URL the service accepts (it answers 414 beyond; spec §7).
@@ -64,68 +64,81 @@ impl Parts {
 
     /// Adds the parameters every call carries, sorts, encodes, signs, and builds the request.
     pub(crate) fn finish(
-        mut self,
+        self,
         config: &Config,
         stamp: &Stamp,
     ) -> Result<http::Request<Vec<u8>>, Error> {
-        self.query
-            .push(("uuid", Cow::Owned(config.user_id().to_owned())));
-        self.query
-            .push(("pnsdk", Cow::Owned(config.pnsdk().to_owned())));
+        let timestamp = config.secret_key().map(|_| stamp.timestamp().to_string());
+        let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(self.query.len() + 5);
+        pairs.extend(self.query.iter().map(|(key, value)| (*key, value.as_ref())));
+        pairs.push(("uuid", config.user_id()));
+        pairs.push(("pnsdk", config.pnsdk()));
         if !stamp.request_id().is_empty() {
-            self.query
-                .push(("requestid", Cow::Owned(stamp.request_id().to_owned())));
+            pairs.push(("requestid", stamp.request_id()));
         }
         if let Some(token) = config.auth_token() {
-            self.query
-                .push(("auth", Cow::Owned(token.expose().to_owned())));
+            pairs.push(("auth", token.expose()));
         }
-        if config.secret_key().is_some() {
-            self.query
-                .push(("timestamp", Cow::Owned(stamp.timestamp().to_string())));
+        if let Some(timestamp) = &timestamp {
+            pairs.push(("timestamp", timestamp));
         }
         // Sorted by key (byte order) so the wire query is exactly the signed string.
-        self.query
-            .sort_by(|a, b| a.0.cmp(b.0).then_with(|| a.1.cmp(&b.1)));
+        pairs.sort_unstable();
 
-        let mut query = String::with_capacity(128);
-        for (i, (key, value)) in self.query.iter().enumerate() {
-            if i > 0 {
-                query.push('&');
-            }
-            query.push_str(key);
-            query.push('=');
-            encode_into(&mut query, value);
-        }
-        if let Some(secret) = config.secret_key() {
-            let signature = sign_v2(
-                secret.expose(),
-                config.publish_key().unwrap_or(""),
-                &self.path,
-                &query,
-            );
-            query.push_str("&signature=");
-            query.push_str(&signature);
-        }
-
-        let mut url =
-            String::with_capacity(config.origin().len() + self.path.len() + query.len() + 1);
-        url.push_str(config.origin());
-        url.push_str(&self.path);
-        url.push('?');
-        url.push_str(&query);
-        if url.len() > MAX_URL_BYTES {
+        // The exact URL length, known before encoding: an over-long URL is refused at once.
+        let query_len = pairs
+            .iter()
+            .map(|(key, value)| key.len() + 1 + encoded_len(value))
+            .sum::<usize>()
+            + pairs.len().saturating_sub(1);
+        let signature_len = match config.secret_key() {
+            Some(_) => "&signature=".len() + SIGNATURE_LEN,
+            None => 0,
+        };
+        let length = config.origin().len() + self.path.len() + 1 + query_len + signature_len;
+        if length > MAX_URL_BYTES {
             return Err(Error::UrlTooLong {
-                length: url.len(),
+                length,
                 max: MAX_URL_BYTES,
             });
         }
-        http::Request::get(url)
-            .header(http::header::ACCEPT_ENCODING, "gzip")
-            .body(Vec::new())
-            // Every byte of the URL came from the encoder, so this should not fail; if it does,
-            // report the argument rather than panic. The URL itself may hold secrets: not shown.
-            .map_err(|e| Error::argument("request", format!("could not build the request: {e}")))
+
+        let mut url = String::with_capacity(length);
+        url.push_str(config.origin());
+        url.push_str(&self.path);
+        url.push('?');
+        let query_start = url.len();
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            if i > 0 {
+                url.push('&');
+            }
+            url.push_str(key);
+            url.push('=');
+            encode_into(&mut url, value);
+        }
+        if let Some(secret) = config.secret_key() {
+            let mac = mac_v2(
+                secret.expose(),
+                config.publish_key().unwrap_or(""),
+                &self.path,
+                url.get(query_start..).unwrap_or_default(),
+            );
+            url.push_str("&signature=");
+            push_signature(&mut url, mac.as_ref());
+        }
+        debug_assert_eq!(url.len(), length);
+
+        // Every byte of the URL came from the encoder, so this should not fail; if it does,
+        // report the argument rather than panic. The URL itself may hold secrets: not shown.
+        let uri = http::Uri::try_from(url)
+            .map_err(|e| Error::argument("request", format!("could not build the request: {e}")))?;
+        let mut request = http::Request::new(Vec::new());
+        *request.uri_mut() = uri;
+        request.headers_mut().insert(
+            http::header::ACCEPT_ENCODING,
+            http::HeaderValue::from_static("gzip"),
+        );
+        Ok(request)
     }
 }
 

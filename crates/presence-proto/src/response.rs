@@ -62,7 +62,9 @@ where
             if is_error_body(&body) {
                 Err(api_error(status, &body, response.headers()))
             } else {
-                let reason = if json_error.is_eof() {
+                let reason = if body.iter().all(u8::is_ascii_whitespace) {
+                    "empty body".to_owned()
+                } else if json_error.is_eof() {
                     "truncated JSON body".to_owned()
                 } else if json_error.is_syntax() {
                     "body is not JSON".to_owned()
@@ -73,6 +75,14 @@ where
             }
         }
     }
+}
+
+/// A decode error for a reply that passed [`decode`] but lacks what the operation needs; its
+/// excerpt shows the inflated body, not gzip bytes.
+pub(crate) fn shape_error(response: &http::Response<&[u8]>, reason: &str) -> Error {
+    let raw = *response.body();
+    let body = inflate(response).unwrap_or(Cow::Borrowed(raw));
+    Error::decode(response.status().as_u16(), reason, &body, None)
 }
 
 /// The body, inflated when `Content-Encoding` says gzip.

@@ -6,7 +6,7 @@ use crate::error::Error;
 
 /// When to retry a failed call. A plain value: drivers ask it after each failure.
 ///
-/// Only 429, 5xx, timeouts and network errors are retried, never another 4xx; a `Retry-After`
+/// Only 408, 429, 5xx, timeouts and network errors are retried, never another 4xx; a `Retry-After`
 /// from the service replaces the computed delay. The default is [`RetryPolicy::None`], as in
 /// every official SDK for presence calls.
 ///

@@ -20,10 +20,26 @@ use sha2::Sha256;
 /// assert_eq!(sig, "v2.I7AFqanrAAtwVfvLHyKECTWw7UcZmwbRnwENpXdGB9E");
 /// ```
 pub fn sign_v2(secret_key: &str, publish_key: &str, path: &str, encoded_query: &str) -> String {
+    let mut out = String::with_capacity(SIGNATURE_LEN);
+    push_signature(
+        &mut out,
+        mac_v2(secret_key, publish_key, path, encoded_query).as_ref(),
+    );
+    out
+}
+
+/// Length of a v2 signature: `v2.` and 43 base64url characters.
+pub(crate) const SIGNATURE_LEN: usize = 3 + 43;
+
+/// The HMAC-SHA256 of the v2 string to sign (see [`sign_v2`]).
+pub(crate) fn mac_v2(
+    secret_key: &str,
+    publish_key: &str,
+    path: &str,
+    encoded_query: &str,
+) -> Option<[u8; 32]> {
     // Hmac accepts keys of any length, so `new_from_slice` cannot fail; fall back defensively.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()) else {
-        return String::from("v2.");
-    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).ok()?;
     for part in [
         "GET",
         "\n",
@@ -36,6 +52,13 @@ pub fn sign_v2(secret_key: &str, publish_key: &str, path: &str, encoded_query: &
     ] {
         mac.update(part.as_bytes());
     }
-    let digest = mac.finalize().into_bytes();
-    format!("v2.{}", URL_SAFE_NO_PAD.encode(digest))
+    <[u8; 32]>::try_from(mac.finalize().into_bytes().as_slice()).ok()
+}
+
+/// Appends `v2.` and the base64url (unpadded) MAC to `out`.
+pub(crate) fn push_signature(out: &mut String, mac: Option<&[u8; 32]>) {
+    out.push_str("v2.");
+    if let Some(mac) = mac {
+        URL_SAFE_NO_PAD.encode_string(mac, out);
+    }
 }

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::names::{self, Names};
 use crate::ops::Operation;
 use crate::request::Parts;
-use crate::response::{AckBody, Flag, Status, decode, envelope, lenient_status};
+use crate::response::{AckBody, Flag, Status, decode, envelope, lenient_status, shape_error};
 use crate::stamp::Stamp;
 
 fn validate_group(group: &str) -> Result<(), Error> {
@@ -174,11 +174,9 @@ impl Operation for ListGroupChannels {
     fn parse(&self, response: http::Response<&[u8]>) -> Result<GroupChannels, Error> {
         let body: ListBody = decode(&response)?;
         let Some(payload) = body.payload else {
-            return Err(Error::decode(
-                response.status().as_u16(),
+            return Err(shape_error(
+                &response,
                 "channel group listing has no `payload`",
-                response.body(),
-                None,
             ));
         };
         let mut channels = payload.channels;

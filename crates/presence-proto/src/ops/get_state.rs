@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::names::{self, Names};
 use crate::ops::Operation;
 use crate::request::Parts;
-use crate::response::{Flag, Status, decode, envelope, lenient_status};
+use crate::response::{Flag, Status, decode, envelope, lenient_status, shape_error};
 use crate::stamp::Stamp;
 
 /// Reads a user's state on channels and groups (default user: the caller).
@@ -125,9 +125,8 @@ impl Operation for GetState {
     }
 
     fn parse(&self, response: http::Response<&[u8]>) -> Result<GetStateResult, Error> {
-        let status = response.status().as_u16();
         let body: Body = decode(&response)?;
-        let bad = |reason: &str| Error::decode(status, reason, response.body(), None);
+        let bad = |reason: &str| shape_error(&response, reason);
         let Some(payload) = body.payload else {
             return Err(bad("get_state reply has no `payload`"));
         };

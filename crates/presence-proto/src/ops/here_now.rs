@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::names::{self, Names};
 use crate::ops::Operation;
 use crate::request::Parts;
-use crate::response::{Flag, Status, decode, envelope, lenient_status};
+use crate::response::{Flag, Status, decode, envelope, lenient_status, shape_error};
 use crate::stamp::Stamp;
 
 /// Largest `limit` the service accepts.
@@ -195,7 +195,6 @@ impl Operation for HereNow {
     }
 
     fn parse(&self, response: http::Response<&[u8]>) -> Result<HereNowResult, Error> {
-        let status = response.status().as_u16();
         let body: Body = decode(&response)?;
         // Shape detection (spec §1.1): a `payload` object is the multi form (HM1–HM5); else a
         // top-level `occupancy` is the single form (HN0–HN4), named after the one channel asked.
@@ -221,11 +220,9 @@ impl Operation for HereNow {
             });
         }
         let Some(occupancy) = body.occupancy else {
-            return Err(Error::decode(
-                status,
+            return Err(shape_error(
+                &response,
                 "here_now reply has neither `payload` nor `occupancy`",
-                response.body(),
-                None,
             ));
         };
         let name = match (
@@ -235,11 +232,9 @@ impl Operation for HereNow {
         ) {
             (1, 0, Some(only)) => only.clone(),
             _ => {
-                return Err(Error::decode(
-                    status,
+                return Err(shape_error(
+                    &response,
                     "single-channel here_now reply to a request for several channels or groups",
-                    response.body(),
-                    None,
                 ));
             }
         };

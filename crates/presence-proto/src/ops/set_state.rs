@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::names::{self, Names};
 use crate::ops::Operation;
 use crate::request::Parts;
-use crate::response::{Flag, Status, decode, envelope, lenient_status};
+use crate::response::{Flag, Status, decode, envelope, lenient_status, shape_error};
 use crate::stamp::Stamp;
 
 /// Stores `state` (any serialisable value that becomes a JSON object) for a user on channels
@@ -129,12 +129,7 @@ impl<T: Serialize> Operation for SetState<T> {
         let body: Body = decode(&response)?;
         match body.payload {
             Some(state) => Ok(SetStateResult { state }),
-            None => Err(Error::decode(
-                response.status().as_u16(),
-                "set_state reply has no `payload`",
-                response.body(),
-                None,
-            )),
+            None => Err(shape_error(&response, "set_state reply has no `payload`")),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::names;
 use crate::ops::Operation;
 use crate::request::Parts;
-use crate::response::{Flag, Status, decode, envelope, lenient_status};
+use crate::response::{Flag, Status, decode, envelope, lenient_status, shape_error};
 use crate::stamp::Stamp;
 
 /// The channels a user is present on (default: the caller's own user id).
@@ -62,12 +62,7 @@ impl Operation for WhereNow {
     fn parse(&self, response: http::Response<&[u8]>) -> Result<WhereNowResult, Error> {
         let body: Body = decode(&response)?;
         let Some(payload) = body.payload else {
-            return Err(Error::decode(
-                response.status().as_u16(),
-                "where_now reply has no `payload`",
-                response.body(),
-                None,
-            ));
+            return Err(shape_error(&response, "where_now reply has no `payload`"));
         };
         let mut channels = payload.channels;
         channels.sort();

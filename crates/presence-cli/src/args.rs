@@ -1,0 +1,245 @@
+//! The command line, as clap types: global key/identity options and one subcommand per
+//! operation.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit;
+
+/// Query and update PubNub Presence from the shell.
+///
+/// Keys and identity come from flags or the PUBNUB_* environment variables; the secret and auth
+/// keys are never printed. Output is a table, or one JSON document with --json.
+#[derive(Debug, Parser)]
+#[command(name = "presence", version, after_long_help = exit::HELP)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every subcommand takes (before or after the subcommand name).
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Subscribe key (required).
+    #[arg(long, env = "PUBNUB_SUBSCRIBE_KEY", global = true, value_name = "KEY")]
+    pub(crate) subscribe_key: Option<String>,
+
+    /// Publish key (only used in signatures).
+    #[arg(long, env = "PUBNUB_PUBLISH_KEY", global = true, value_name = "KEY")]
+    pub(crate) publish_key: Option<String>,
+
+    /// Secret key: requests are signed with it. Never printed.
+    #[arg(
+        long,
+        env = "PUBNUB_SECRET_KEY",
+        hide_env_values = true,
+        global = true,
+        value_name = "KEY"
+    )]
+    pub(crate) secret_key: Option<String>,
+
+    /// Access Manager token or auth key. Never printed.
+    #[arg(
+        long,
+        env = "PUBNUB_AUTH_KEY",
+        hide_env_values = true,
+        global = true,
+        value_name = "KEY"
+    )]
+    pub(crate) auth_key: Option<String>,
+
+    /// Your user id (required).
+    #[arg(long, env = "PUBNUB_USER_ID", global = true, value_name = "ID")]
+    pub(crate) user_id: Option<String>,
+
+    /// Origin, `https://host[:port]` (default `https://ps.pndsn.com`).
+    #[arg(long, env = "PUBNUB_ORIGIN", global = true, value_name = "URL")]
+    pub(crate) origin: Option<String>,
+
+    /// Print one JSON document instead of a table (errors too, on stderr).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    /// Seconds to wait for each request, reply body included.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10.0)]
+    pub(crate) request_timeout: f64,
+
+    /// Log each request (operation, path, status, time; never keys or tokens) to stderr.
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+}
+
+/// The operations.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Who is present on channels and/or groups (with neither: on the whole keyset).
+    HereNow(HereNowArgs),
+    /// The channels a user is present on (default: you).
+    WhereNow(WhereNowArgs),
+    /// Announce yourself on channels/groups, optionally with state.
+    Heartbeat(HeartbeatArgs),
+    /// Leave channels/groups at once.
+    Leave(Targets),
+    /// Store a user's state on channels/groups.
+    SetState(SetStateArgs),
+    /// Read a user's state on channels/groups.
+    GetState(GetStateArgs),
+    /// Manage channel groups.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+}
+
+/// Channels (positional) and groups (`--group`), at least one of them.
+#[derive(Debug, Args)]
+pub(crate) struct Targets {
+    /// Channel names.
+    #[arg(value_name = "CHANNEL", required_unless_present = "groups")]
+    pub(crate) channels: Vec<String>,
+
+    /// Channel group names (repeatable).
+    #[arg(long = "group", value_name = "GROUP")]
+    pub(crate) groups: Vec<String>,
+}
+
+/// `here-now`.
+#[derive(Debug, Args)]
+pub(crate) struct HereNowArgs {
+    /// Channel names (none and no --group: the whole keyset).
+    #[arg(value_name = "CHANNEL")]
+    pub(crate) channels: Vec<String>,
+
+    /// Channel group names (repeatable).
+    #[arg(long = "group", value_name = "GROUP")]
+    pub(crate) groups: Vec<String>,
+
+    /// Include each occupant's state.
+    #[arg(long)]
+    pub(crate) state: bool,
+
+    /// Occupancy only: do not list user ids.
+    #[arg(long)]
+    pub(crate) no_users: bool,
+
+    /// Occupants listed per channel (0..=1000).
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<u32>,
+
+    /// Index of the first occupant listed per channel.
+    #[arg(long, value_name = "N")]
+    pub(crate) offset: Option<u32>,
+}
+
+/// `where-now`.
+#[derive(Debug, Args)]
+pub(crate) struct WhereNowArgs {
+    /// The user id to look up (default: --user-id).
+    #[arg(value_name = "USER")]
+    pub(crate) user: Option<String>,
+}
+
+/// `heartbeat`.
+#[derive(Debug, Args)]
+pub(crate) struct HeartbeatArgs {
+    #[command(flatten)]
+    pub(crate) targets: Targets,
+
+    /// State (a JSON object) to carry on every channel and group given.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) state: Option<String>,
+
+    /// Presence timeout in seconds (default 300).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<u32>,
+}
+
+/// `set-state`.
+#[derive(Debug, Args)]
+pub(crate) struct SetStateArgs {
+    #[command(flatten)]
+    pub(crate) targets: Targets,
+
+    /// The state, a JSON object.
+    #[arg(long, value_name = "JSON", required = true)]
+    pub(crate) state: String,
+
+    /// Whose state to set (default: --user-id).
+    #[arg(long, value_name = "USER")]
+    pub(crate) user: Option<String>,
+}
+
+/// `get-state`.
+#[derive(Debug, Args)]
+pub(crate) struct GetStateArgs {
+    #[command(flatten)]
+    pub(crate) targets: Targets,
+
+    /// Whose state to read (default: --user-id).
+    #[arg(long, value_name = "USER")]
+    pub(crate) user: Option<String>,
+}
+
+/// `groups …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GroupsCommand {
+    /// Add channels to a group (creating it).
+    Add(GroupChannelsArgs),
+    /// Remove channels from a group.
+    Remove(GroupChannelsArgs),
+    /// List a group's channels.
+    List(GroupArg),
+    /// Delete a group.
+    Delete(GroupArg),
+}
+
+/// A group and channels.
+#[derive(Debug, Args)]
+pub(crate) struct GroupChannelsArgs {
+    /// The group.
+    #[arg(value_name = "GROUP")]
+    pub(crate) group: String,
+
+    /// The channels.
+    #[arg(value_name = "CHANNEL", required = true)]
+    pub(crate) channels: Vec<String>,
+}
+
+/// A group.
+#[derive(Debug, Args)]
+pub(crate) struct GroupArg {
+    /// The group.
+    #[arg(value_name = "GROUP")]
+    pub(crate) group: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn command_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_anywhere() {
+        let cli =
+            Cli::try_parse_from(["presence", "here-now", "a", "--json", "--group", "g"]).unwrap();
+        assert!(cli.global.json);
+        let Command::HereNow(args) = cli.command else {
+            panic!("not here-now");
+        };
+        assert_eq!(args.channels, ["a"]);
+        assert_eq!(args.groups, ["g"]);
+    }
+
+    #[test]
+    fn channels_or_groups_are_required() {
+        assert!(Cli::try_parse_from(["presence", "leave"]).is_err());
+        assert!(Cli::try_parse_from(["presence", "leave", "--group", "g"]).is_ok());
+        assert!(Cli::try_parse_from(["presence", "set-state", "a"]).is_err());
+    }
+}

@@ -1,0 +1,220 @@
+//! Turns parsed arguments into a client and one call. Everything that can be wrong with the
+//! input is checked before anything is sent.
+
+use std::time::Duration;
+
+use presence_blocking::proto::{
+    AddChannelsToGroup, DeleteGroup, Heartbeat, Leave, RemoveChannelsFromGroup,
+};
+use presence_blocking::{Client, Config, Operation as _};
+use serde_json::Value;
+
+use crate::args::{Command, Global, GroupsCommand, Targets};
+use crate::failure::Failure;
+use crate::report::Report;
+
+/// Builds the client from the global options.
+pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
+    let subscribe_key = required(
+        global.subscribe_key.as_deref(),
+        "--subscribe-key",
+        "PUBNUB_SUBSCRIBE_KEY",
+    )?;
+    let user_id = required(global.user_id.as_deref(), "--user-id", "PUBNUB_USER_ID")?;
+    let mut builder = Config::builder(subscribe_key, user_id)
+        .sdk_suffix(concat!("presence-cli/", env!("CARGO_PKG_VERSION")));
+    if let Some(origin) = &global.origin {
+        builder = builder.origin(origin);
+    }
+    if let Some(key) = &global.publish_key {
+        builder = builder.publish_key(key);
+    }
+    if let Some(key) = &global.secret_key {
+        builder = builder.secret_key(key);
+    }
+    if let Some(token) = &global.auth_key {
+        builder = builder.auth_token(token);
+    }
+    let config = builder.build().map_err(|e| Failure::from_error(&e))?;
+    let timeout = Duration::try_from_secs_f64(global.request_timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| Failure::usage("--request-timeout must be a positive number of seconds"))?;
+    Client::builder(config)
+        .request_timeout(timeout)
+        .build()
+        .map_err(|e| Failure::from_error(&e))
+}
+
+fn required<'a>(value: Option<&'a str>, flag: &str, env: &str) -> Result<&'a str, Failure> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(Failure::usage(format!(
+            "missing {flag}: pass it or set {env}"
+        ))),
+    }
+}
+
+/// Runs one subcommand.
+pub(crate) fn command(client: &Client, command: Command) -> Result<Report, Failure> {
+    let failed = |e: presence_blocking::Error| Failure::from_error(&e);
+    match command {
+        Command::HereNow(args) => {
+            let mut call = client
+                .here_now()
+                .channels(args.channels)
+                .groups(args.groups)
+                .include_state(args.state)
+                .include_user_ids(!args.no_users);
+            if let Some(limit) = args.limit {
+                call = call.limit(limit);
+            }
+            if let Some(offset) = args.offset {
+                call = call.offset(offset);
+            }
+            let result = call.call().map_err(failed)?;
+            Ok(Report::HereNow {
+                result,
+                with_state: args.state,
+            })
+        }
+        Command::WhereNow(args) => {
+            let user_id = args
+                .user
+                .unwrap_or_else(|| client.config().user_id().to_owned());
+            let result = client
+                .where_now()
+                .user_id(user_id.clone())
+                .call()
+                .map_err(failed)?;
+            Ok(Report::WhereNow { user_id, result })
+        }
+        Command::Heartbeat(args) => {
+            let state = args.state.as_deref().map(state_object).transpose()?;
+            let Targets { channels, groups } = args.targets;
+            let mut call = client.heartbeat();
+            if let Some(seconds) = args.timeout {
+                call = call.presence_timeout(seconds);
+            }
+            if let Some(state) = state {
+                for name in channels.iter().chain(&groups) {
+                    call = call.state_value(name.clone(), state.clone());
+                }
+            }
+            call.channels(channels)
+                .groups(groups)
+                .call()
+                .map_err(failed)?;
+            Ok(Report::Done {
+                operation: Heartbeat::NAME,
+            })
+        }
+        Command::Leave(targets) => {
+            client
+                .leave()
+                .channels(targets.channels)
+                .groups(targets.groups)
+                .call()
+                .map_err(failed)?;
+            Ok(Report::Done {
+                operation: Leave::NAME,
+            })
+        }
+        Command::SetState(args) => {
+            let state = state_object(&args.state)?;
+            let user_id = args
+                .user
+                .unwrap_or_else(|| client.config().user_id().to_owned());
+            let result = client
+                .set_state()
+                .channels(args.targets.channels)
+                .groups(args.targets.groups)
+                .user_id(user_id.clone())
+                .state(state)
+                .call()
+                .map_err(failed)?;
+            Ok(Report::SetState { user_id, result })
+        }
+        Command::GetState(args) => {
+            let user_id = args
+                .user
+                .unwrap_or_else(|| client.config().user_id().to_owned());
+            let result = client
+                .get_state()
+                .channels(args.targets.channels)
+                .groups(args.targets.groups)
+                .user_id(user_id.clone())
+                .call()
+                .map_err(failed)?;
+            Ok(Report::GetState { user_id, result })
+        }
+        Command::Groups(groups) => group_command(client, groups),
+    }
+}
+
+fn group_command(client: &Client, command: GroupsCommand) -> Result<Report, Failure> {
+    let failed = |e: presence_blocking::Error| Failure::from_error(&e);
+    match command {
+        GroupsCommand::Add(args) => {
+            client
+                .add_channels_to_group(args.group, args.channels)
+                .call()
+                .map_err(failed)?;
+            Ok(Report::Done {
+                operation: AddChannelsToGroup::NAME,
+            })
+        }
+        GroupsCommand::Remove(args) => {
+            client
+                .remove_channels_from_group(args.group, args.channels)
+                .call()
+                .map_err(failed)?;
+            Ok(Report::Done {
+                operation: RemoveChannelsFromGroup::NAME,
+            })
+        }
+        GroupsCommand::List(args) => {
+            let result = client
+                .list_group_channels(args.group)
+                .call()
+                .map_err(failed)?;
+            Ok(Report::GroupChannels(result))
+        }
+        GroupsCommand::Delete(args) => {
+            client.delete_group(args.group).call().map_err(failed)?;
+            Ok(Report::Done {
+                operation: DeleteGroup::NAME,
+            })
+        }
+    }
+}
+
+/// Parses a `--state` value, which must be a JSON object.
+fn state_object(text: &str) -> Result<Value, Failure> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err(Failure::usage(
+            "--state must be a JSON object, like {\"mood\":\"happy\"}",
+        )),
+        Err(e) => Err(Failure::usage(format!("--state is not valid JSON: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_must_be_a_json_object() {
+        assert!(state_object(r#"{"a":1}"#).is_ok());
+        let not_json = state_object("{a:1}").unwrap_err();
+        assert_eq!(not_json.code, 2);
+        assert!(
+            not_json.message.contains("not valid JSON"),
+            "{}",
+            not_json.message
+        );
+        let not_object = state_object("[1]").unwrap_err();
+        assert!(not_object.message.contains("JSON object"));
+    }
+}
