@@ -32,7 +32,8 @@ pub enum SessionEvent {
         /// user out, and this heartbeat joined it again).
         presence_lost: bool,
     },
-    /// The presence timeout will pass before the next possible heartbeat.
+    /// The presence timeout will pass (or has just passed) before the next possible heartbeat.
+    /// Reported once per outage.
     PresenceAtRisk {
         /// When the service will consider the user gone.
         deadline: Instant,

@@ -340,7 +340,9 @@ impl PresenceSession {
         let delay = self.retry_delay(&error, now);
         let next_attempt_at = now + delay;
         if let Some(deadline) = self.deadline() {
-            if next_attempt_at >= deadline && deadline > now && !self.at_risk_reported {
+            // Also once the deadline has passed: a reply to the last attempt before it often
+            // arrives after it, and the user must still hear that presence is at risk.
+            if next_attempt_at >= deadline && !self.at_risk_reported {
                 self.at_risk_reported = true;
                 self.events
                     .push_back(SessionEvent::PresenceAtRisk { deadline });

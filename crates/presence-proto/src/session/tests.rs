@@ -384,6 +384,34 @@ fn long_outage_loses_presence_and_recovers() {
 }
 
 #[test]
+fn long_outage_with_slow_replies_reports_presence_at_risk() {
+    // Replies take 200 ms, so the last attempt before the deadline is answered after it (as on
+    // a real network): the deadline passing must still be reported once.
+    let rtt = Duration::from_millis(200);
+    let t0 = Instant::now();
+    let options = SessionOptions::new().presence_timeout(20).jitter_seed(5);
+    let mut s = PresenceSession::new(config("slow"), options);
+    s.join(["room"], Vec::<String>::new());
+    s.poll_request(t0).unwrap();
+    s.handle_response(Ok(()), t0);
+    let deadline = t0 + s.options().timeout();
+    let mut now = t0;
+    let mut at_risk = Vec::new();
+    while now < deadline + Duration::from_secs(30) {
+        now = s.poll_timeout().unwrap().max(now);
+        s.poll_request(now).unwrap();
+        now += rtt;
+        s.handle_response(Err(api(503, None)), now);
+        for event in std::iter::from_fn(|| s.poll_event()) {
+            if let SessionEvent::PresenceAtRisk { deadline } = event {
+                at_risk.push(deadline);
+            }
+        }
+    }
+    assert_eq!(at_risk, [deadline]);
+}
+
+#[test]
 fn retries_close_in_on_the_deadline() {
     // Outage right before the second heartbeat, ending 50 ms before the deadline.
     let options = SessionOptions::new()

@@ -63,6 +63,13 @@ fn here_now_vector() {
         signature_of(&req),
         "v2.RIK0FsjiHXir-6eP2QnCpEXablI9xCv58dsEWYgtGaI"
     );
+    assert_eq!(
+        req.uri().query(),
+        Some(
+            "auth=myAuthKey&channel-group=cg1%2Ccg2&limit=1000&pnsdk=PubNub-Rust-Presence%2F0.1.0\
+             &timestamp=1700000000&uuid=myUUID&signature=v2.RIK0FsjiHXir-6eP2QnCpEXablI9xCv58dsEWYgtGaI"
+        )
+    );
 }
 
 #[test]
@@ -81,6 +88,14 @@ fn heartbeat_vector() {
     assert_eq!(
         signature_of(&req),
         "v2.DEeChImDbzhz5NdKB99Z1Bs7adIj2sL8UiodY5OoEEY"
+    );
+    assert_eq!(
+        req.uri().query(),
+        Some(
+            "heartbeat=300&pnsdk=PubNub-Rust-Presence%2F0.1.0\
+             &state=%7B%22room%201%22%3A%7B%22mood%22%3A%22happy%22%7D%7D&timestamp=1700000000\
+             &uuid=myUUID&signature=v2.DEeChImDbzhz5NdKB99Z1Bs7adIj2sL8UiodY5OoEEY"
+        )
     );
 }
 
@@ -105,5 +120,12 @@ fn set_state_vector() {
     assert_eq!(
         signature_of(&req),
         "v2.X5hTqPvt3PCx_C1nsRbBg-agkhUVhaduMgJuZFnxugU"
+    );
+    assert_eq!(
+        req.uri().query(),
+        Some(
+            "pnsdk=PubNub-Rust-Presence%2F0.1.0&state=%7B%22status%22%3A%22online%22%2C%22age%22%3A20%7D\
+             &timestamp=1700000000&uuid=myUUID&signature=v2.X5hTqPvt3PCx_C1nsRbBg-agkhUVhaduMgJuZFnxugU"
+        )
     );
 }
