@@ -7,6 +7,7 @@
 
 mod builders;
 mod client;
+pub mod keep_present;
 mod transport;
 
 pub use presence_proto as proto;
@@ -24,4 +25,8 @@ pub use builders::{
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_SIZE,
     DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+};
+pub use keep_present::{
+    DEFAULT_MAX_IN_FLIGHT, KeepPresent, KeepPresentBuilder, KeepPresentMany,
+    KeepPresentManyBuilder, Member, SessionEvent, SessionId, SessionOptions,
 };
