@@ -8,6 +8,7 @@
 mod builder;
 mod builders;
 mod client;
+pub mod keep_present;
 mod stamp;
 mod transport;
 
@@ -28,3 +29,7 @@ pub use builders::{
     RequestBuilder, SetStateBuilder, WhereNowBuilder,
 };
 pub use client::Client;
+pub use keep_present::{
+    DEFAULT_MAX_IN_FLIGHT, KeepPresent, KeepPresentBuilder, KeepPresentMany,
+    KeepPresentManyBuilder, Member, SessionEvent, SessionId, SessionOptions,
+};

@@ -89,7 +89,23 @@ pub(crate) enum Command {
     /// Manage channel groups.
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Stay present on channels/groups (heartbeats in the background) until Ctrl-C, then leave.
+    #[command(long_about = KEEP_PRESENT_ABOUT)]
+    KeepPresent(KeepPresentArgs),
 }
+
+/// `keep-present --help`.
+const KEEP_PRESENT_ABOUT: &str = "\
+Stay present on channels/groups until Ctrl-C (or --for SECONDS), then leave.
+
+Heartbeats follow every (timeout / 2 - 1) seconds, carrying --state on every channel and group
+given. Failed heartbeats are retried with backoff that closes in on the presence timeout, so
+short outages leave no gap; errors that cannot heal (such as 403) stop the command with their
+exit code. On Ctrl-C (SIGINT), SIGTERM or SIGHUP one leave is sent for everything and the
+command exits 0 once it is acknowledged; a second Ctrl-C exits at once (130) without waiting.
+
+Events are printed as they come: table lines (TIME EVENT DETAILS), or one JSON document per
+line with --json: joined, heartbeat_failed, recovered, presence_at_risk, left, stopped.";
 
 /// Channels (positional) and groups (`--group`), at least one of them.
 #[derive(Debug, Args)]
@@ -152,6 +168,26 @@ pub(crate) struct HeartbeatArgs {
     /// Presence timeout in seconds (default 300).
     #[arg(long, value_name = "SECONDS")]
     pub(crate) timeout: Option<u32>,
+}
+
+/// `keep-present`.
+#[derive(Debug, Args)]
+pub(crate) struct KeepPresentArgs {
+    #[command(flatten)]
+    pub(crate) targets: Targets,
+
+    /// State (a JSON object) to carry on every channel and group given.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) state: Option<String>,
+
+    /// Presence timeout in seconds (default 300, minimum 20): how long the service keeps you
+    /// present without a heartbeat.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<u32>,
+
+    /// Leave and exit after this many seconds instead of waiting for Ctrl-C.
+    #[arg(long = "for", value_name = "SECONDS")]
+    pub(crate) duration: Option<f64>,
 }
 
 /// `set-state`.
@@ -241,5 +277,33 @@ mod tests {
         assert!(Cli::try_parse_from(["presence", "leave"]).is_err());
         assert!(Cli::try_parse_from(["presence", "leave", "--group", "g"]).is_ok());
         assert!(Cli::try_parse_from(["presence", "set-state", "a"]).is_err());
+        assert!(Cli::try_parse_from(["presence", "keep-present"]).is_err());
+    }
+
+    #[test]
+    fn keep_present_takes_its_options() {
+        let cli = Cli::try_parse_from([
+            "presence",
+            "keep-present",
+            "a",
+            "b",
+            "--group",
+            "g",
+            "--state",
+            "{}",
+            "--timeout",
+            "60",
+            "--for",
+            "1.5",
+        ])
+        .unwrap();
+        let Command::KeepPresent(args) = cli.command else {
+            panic!("not keep-present");
+        };
+        assert_eq!(args.targets.channels, ["a", "b"]);
+        assert_eq!(args.targets.groups, ["g"]);
+        assert_eq!(args.state.as_deref(), Some("{}"));
+        assert_eq!(args.timeout, Some(60));
+        assert_eq!(args.duration, Some(1.5));
     }
 }

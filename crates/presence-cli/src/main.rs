@@ -4,6 +4,7 @@
 mod args;
 mod exit;
 mod failure;
+mod keep;
 mod report;
 mod run;
 mod table;
@@ -16,6 +17,7 @@ use clap::Parser as _;
 
 use crate::args::Cli;
 use crate::failure::Failure;
+use crate::report::Report;
 
 fn main() -> ExitCode {
     let raw: Vec<OsString> = std::env::args_os().collect();
@@ -33,8 +35,11 @@ fn main() -> ExitCode {
         cli.global.auth_key.clone().unwrap_or_default(),
     ];
     let json = cli.global.json;
-    let outcome = run::client(&cli.global).and_then(|client| run::command(&client, cli.command));
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let outcome = run::client(&cli.global)
+        .and_then(|client| run::command(&client, cli.command, json, &secrets));
     match outcome {
+        Ok(Report::Streamed) => ExitCode::from(exit::OK),
         Ok(report) => {
             let text = if json {
                 format!("{}\n", report.json())
@@ -50,10 +55,7 @@ fn main() -> ExitCode {
                 Err(_) => ExitCode::from(exit::OTHER),
             }
         }
-        Err(failure) => {
-            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-            report_failure(&failure.scrub(&secrets), json)
-        }
+        Err(failure) => report_failure(&failure.scrub(&secrets), json),
     }
 }
 

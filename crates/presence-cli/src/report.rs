@@ -35,6 +35,8 @@ pub(crate) enum Report {
     },
     /// `groups list`.
     GroupChannels(GroupChannels),
+    /// `keep-present`: everything was printed while it ran.
+    Streamed,
 }
 
 impl Report {
@@ -74,6 +76,7 @@ impl Report {
                 "group": result.group,
                 "channels": result.channels,
             }),
+            Self::Streamed => Value::Null,
         }
     }
 
@@ -109,6 +112,7 @@ impl Report {
                 &result.channels,
                 &format!("group {} has no channels", result.group),
             ),
+            Self::Streamed => String::new(),
         }
     }
 }

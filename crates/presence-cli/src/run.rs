@@ -55,8 +55,14 @@ fn required<'a>(value: Option<&'a str>, flag: &str, env: &str) -> Result<&'a str
     }
 }
 
-/// Runs one subcommand.
-pub(crate) fn command(client: &Client, command: Command) -> Result<Report, Failure> {
+/// Runs one subcommand. `keep-present` prints its events as they come (as JSON lines with
+/// `json`, scrubbing `secrets` from error messages) and reports [`Report::Streamed`].
+pub(crate) fn command(
+    client: &Client,
+    command: Command,
+    json: bool,
+    secrets: &[&str],
+) -> Result<Report, Failure> {
     let failed = |e: presence_blocking::Error| Failure::from_error(&e);
     match command {
         Command::HereNow(args) => {
@@ -149,6 +155,9 @@ pub(crate) fn command(client: &Client, command: Command) -> Result<Report, Failu
             Ok(Report::GetState { user_id, result })
         }
         Command::Groups(groups) => group_command(client, groups),
+        Command::KeepPresent(args) => {
+            crate::keep::run(client, args, json, secrets).map(|()| Report::Streamed)
+        }
     }
 }
 
@@ -190,7 +199,7 @@ fn group_command(client: &Client, command: GroupsCommand) -> Result<Report, Fail
 }
 
 /// Parses a `--state` value, which must be a JSON object.
-fn state_object(text: &str) -> Result<Value, Failure> {
+pub(crate) fn state_object(text: &str) -> Result<Value, Failure> {
     match serde_json::from_str::<Value>(text) {
         Ok(value @ Value::Object(_)) => Ok(value),
         Ok(_) => Err(Failure::usage(

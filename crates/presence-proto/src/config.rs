@@ -268,6 +268,11 @@ pub(crate) fn validate_user_id(user_id: &str) -> Result<(), String> {
     if user_id.trim().is_empty() {
         return Err("must not be empty or whitespace".to_owned());
     }
+    if crate::names::is_dot_segment(user_id) {
+        return Err(format!(
+            "{user_id:?} would be a dot path segment, which proxies may collapse"
+        ));
+    }
     if user_id.len() > MAX_USER_ID_BYTES {
         return Err(format!(
             "is {} UTF-8 bytes, the limit is {MAX_USER_ID_BYTES}",

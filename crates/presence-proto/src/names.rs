@@ -19,6 +19,16 @@ where
 
 /// Rejects empty/whitespace names, and (for groups) names containing `,`.
 pub(crate) fn validate(channels: &Names, groups: &Names) -> Result<(), Error> {
+    if let Some(bad) = channels.iter().chain(groups).find(|n| is_dot_segment(n)) {
+        return Err(Error::argument(
+            if channels.contains(bad) {
+                "channels"
+            } else {
+                "groups"
+            },
+            format!("{bad:?} would be a dot path segment, which proxies may collapse"),
+        ));
+    }
     if let Some(bad) = channels.iter().find(|c| c.trim().is_empty()) {
         return Err(Error::argument(
             "channels",
@@ -85,4 +95,10 @@ pub(crate) fn group_value(groups: &Names) -> Option<String> {
 /// Checks a user id argument (target of where_now / get_state / set_state).
 pub(crate) fn validate_user_id(field: &'static str, user_id: &str) -> Result<(), Error> {
     crate::config::validate_user_id(user_id).map_err(|reason| Error::argument(field, reason))
+}
+
+/// `.` and `..` stay unescaped by the encoder, and HTTP stacks normalise them as path
+/// segments (`/uuid/..` would become a different endpoint), so such names are refused.
+pub(crate) fn is_dot_segment(name: &str) -> bool {
+    matches!(name, "." | "..")
 }

@@ -15,7 +15,7 @@ pub enum SessionEvent {
         /// Channel groups joined.
         groups: Vec<String>,
     },
-    /// A heartbeat failed with a retryable error; another attempt follows at `next_attempt_at`.
+    /// A heartbeat failed with a transient error; another attempt follows at `next_attempt_at`.
     HeartbeatFailed {
         /// What went wrong.
         error: Error,

@@ -34,12 +34,12 @@
 //!
 //! # Failure handling
 //!
-//! Official SDKs stop heartbeating after one failure. A session retries retryable failures
-//! (429, 5xx, timeouts, network) with exponential backoff from
+//! Official SDKs stop heartbeating after one failure. A session retries transient failures
+//! (429, 5xx, timeouts, network errors, undecodable replies, 404) with exponential backoff from
 //! [`SessionOptions::min_backoff`], never waiting more than half the time left before the
 //! service would time the user out, so any outage shorter than `timeout − interval` is
-//! bridged. Non-retryable failures (403, 402, 400, …) stop the session with
-//! [`SessionEvent::Stopped`].
+//! bridged. Failures that repeating cannot fix (403, 402, 400, 414, invalid input) stop the
+//! session with [`SessionEvent::Stopped`].
 
 mod event;
 mod jitter;

@@ -11,7 +11,7 @@ use super::jitter::Jitter;
 use super::options::{MIN_PRESENCE_TIMEOUT, SessionOptions};
 use super::request::SessionRequest;
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::names::Names;
 use crate::ops::heartbeat::Heartbeat;
 use crate::ops::leave::Leave;
@@ -293,7 +293,7 @@ impl PresenceSession {
 
     fn heartbeat_ok(&mut self, sent_at: Instant, joining: (Names, Names)) {
         if self.failures > 0 {
-            let presence_lost = self.deadline().is_none_or(|deadline| sent_at >= deadline);
+            let presence_lost = self.deadline().is_some_and(|deadline| sent_at >= deadline);
             self.events.push_back(SessionEvent::Recovered {
                 failures: self.failures,
                 presence_lost,
@@ -332,7 +332,7 @@ impl PresenceSession {
         if self.shutting_down {
             return;
         }
-        if !error.is_retryable() {
+        if stops_session(&error) {
             self.stop(Some(error));
             return;
         }
@@ -401,4 +401,19 @@ impl PresenceSession {
         self.next_heartbeat_at = None;
         self.events.push_back(SessionEvent::Stopped { error });
     }
+}
+
+/// Whether a heartbeat failure ends the session: the request itself is refused (403, 402, 400,
+/// 414, bad input), so sending it again cannot help. Anything else — 5xx, 429, timeouts,
+/// network errors, and also undecodable replies or a 404 (a proxy or captive portal answering
+/// in the service's place) — is transient for a session that must stay alive for hours.
+fn stops_session(error: &Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::AccessDenied
+            | ErrorKind::NotEnabled
+            | ErrorKind::BadRequest
+            | ErrorKind::TooLarge
+            | ErrorKind::InvalidInput
+    )
 }

@@ -433,3 +433,35 @@ fn retries_close_in_on_the_deadline() {
         .count();
     assert!((2..64).contains(&failures), "bounded retries: {failures}");
 }
+
+#[test]
+fn garbled_or_missing_replies_are_transient_refusals_stop() {
+    let transient = [
+        Error::decode(200, "body is not JSON", b"<html>", None),
+        api(404, None),
+        api(500, None),
+        api(429, None),
+        Error::timeout(Duration::from_secs(1)),
+    ];
+    for error in transient {
+        let t0 = Instant::now();
+        let mut s = PresenceSession::new(config("alice"), SessionOptions::new());
+        s.join(["a"], Vec::<String>::new());
+        s.poll_request(t0).unwrap();
+        let kind = error.kind();
+        s.handle_response(Err(error), t0);
+        assert!(!s.is_stopped(), "{kind:?} must not stop the session");
+        assert!(
+            matches!(s.poll_event(), Some(SessionEvent::HeartbeatFailed { .. })),
+            "{kind:?}"
+        );
+    }
+    for status in [400, 402, 403, 414] {
+        let t0 = Instant::now();
+        let mut s = PresenceSession::new(config("alice"), SessionOptions::new());
+        s.join(["a"], Vec::<String>::new());
+        s.poll_request(t0).unwrap();
+        s.handle_response(Err(api(status, None)), t0);
+        assert!(s.is_stopped(), "{status} must stop the session");
+    }
+}
