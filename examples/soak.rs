@@ -46,7 +46,7 @@ impl Tally {
     }
 
     fn total(&self) -> u64 {
-        let errors: u64 = self.errors.lock().map(|e| e.values().sum()).unwrap_or(0);
+        let errors: u64 = self.errors.lock().map_or(0, |e| e.values().sum());
         self.ok.load(Ordering::Relaxed) + errors
     }
 }
@@ -62,9 +62,7 @@ fn resources() -> (u64, usize) {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0);
-    let fds = std::fs::read_dir("/proc/self/fd")
-        .map(Iterator::count)
-        .unwrap_or(0);
+    let fds = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
     (rss, fds)
 }
 
@@ -281,7 +279,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let present_after = emulator.stats().present;
 
     // Compare the average of the first and last 10 s (after a 5 s warm-up).
-    let window = (samples.len().saturating_sub(5) / 2).min(10).max(1);
+    let window = (samples.len().saturating_sub(5) / 2).clamp(1, 10);
     let avg = |s: &[(u64, usize)]| {
         let n = s.len().max(1) as f64;
         (
