@@ -473,3 +473,22 @@ fn nothing_is_built_from_a_rejected_operation_even_when_signing() {
             .is_err()
     );
 }
+
+#[test]
+fn dot_segment_names_are_necessary_to_refuse() {
+    // `.` and `..` would go out as literal path segments that HTTP stacks collapse.
+    for dots in [".", ".."] {
+        assert_argument(&build_err(&HereNow::new().channels([dots])), "channels");
+        assert_argument(&build_err(&Leave::new().groups([dots])), "groups");
+        assert_argument(&build_err(&WhereNow::new().user_id(dots)), "user_id");
+        assert_argument(&build_err(&DeleteGroup::new(dots)), "groups");
+        assert!(Config::builder("sub-c", dots).build().is_err());
+    }
+    // Dots inside a longer name are ordinary characters.
+    assert!(
+        HereNow::new()
+            .channels(["a.b", "..."])
+            .to_request(&config(), &Stamp::new(TS, ""))
+            .is_ok()
+    );
+}
