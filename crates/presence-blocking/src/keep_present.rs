@@ -54,107 +54,14 @@
 mod many;
 mod single;
 
-use std::sync::Arc;
-
-use presence_proto::{Config, Error, PresenceSession};
+use presence_proto::{SessionCommand as Command, SessionStart as Start};
 
 pub use many::{DEFAULT_MAX_IN_FLIGHT, KeepPresentMany, KeepPresentManyBuilder, Member};
 pub use presence_proto::{SessionEvent, SessionId, SessionOptions};
 pub use single::{KeepPresent, KeepPresentBuilder};
 
-/// A command for the session, applied on the driving thread.
-#[derive(Debug)]
-enum Command {
-    Join(Vec<String>, Vec<String>),
-    Leave(Vec<String>, Vec<String>),
-    SetState(String, serde_json::Value),
-    SetPresenceTimeout(u32),
-    Shutdown,
-}
-
-impl Command {
-    fn join<C, G, S, T>(channels: C, groups: G) -> Self
-    where
-        C: IntoIterator<Item = S>,
-        G: IntoIterator<Item = T>,
-        S: Into<String>,
-        T: Into<String>,
-    {
-        Self::Join(
-            channels.into_iter().map(Into::into).collect(),
-            groups.into_iter().map(Into::into).collect(),
-        )
-    }
-
-    fn leave<C, G, S, T>(channels: C, groups: G) -> Self
-    where
-        C: IntoIterator<Item = S>,
-        G: IntoIterator<Item = T>,
-        S: Into<String>,
-        T: Into<String>,
-    {
-        Self::Leave(
-            channels.into_iter().map(Into::into).collect(),
-            groups.into_iter().map(Into::into).collect(),
-        )
-    }
-
-    fn set_state<T: serde::Serialize + ?Sized>(
-        name: impl Into<String>,
-        state: &T,
-    ) -> Result<Self, Error> {
-        let value = serde_json::to_value(state).map_err(|e| Error::StateSerialize(Some(e)))?;
-        Ok(Self::SetState(name.into(), value))
-    }
-
-    fn apply(self, session: &mut PresenceSession) {
-        match self {
-            Self::Join(channels, groups) => session.join(channels, groups),
-            Self::Leave(channels, groups) => session.leave(channels, groups),
-            Self::SetState(name, value) => session.set_state_value(name, value),
-            Self::SetPresenceTimeout(secs) => session.set_presence_timeout(secs),
-            Self::Shutdown => session.shutdown(),
-        }
-    }
-}
-
-/// What a new session starts with: names, state, and the first input error.
-#[derive(Debug, Default)]
-struct Start {
-    channels: Vec<String>,
-    groups: Vec<String>,
-    state: Vec<(String, serde_json::Value)>,
-    /// The first state that did not serialise, reported by `start`.
-    deferred: Option<Error>,
-}
-
-impl Start {
-    fn state<T: serde::Serialize + ?Sized>(&mut self, name: impl Into<String>, state: &T) {
-        match serde_json::to_value(state) {
-            Ok(value) => self.state.push((name.into(), value)),
-            Err(e) => {
-                self.deferred.get_or_insert(Error::StateSerialize(Some(e)));
-            }
-        }
-    }
-
-    /// Builds the session: state first (so the first heartbeat carries it), then the join.
-    /// The jitter seed comes from `fastrand` unless one was set.
-    fn into_session(
-        self,
-        config: Arc<Config>,
-        options: SessionOptions,
-        jitter_seed: Option<u64>,
-    ) -> Result<PresenceSession, Error> {
-        if let Some(error) = self.deferred {
-            return Err(error);
-        }
-        let seed = jitter_seed.unwrap_or_else(|| fastrand::u64(..));
-        let mut session = PresenceSession::new(config, options.jitter_seed(seed));
-        for (name, value) in self.state {
-            session.set_state_value(name, value);
-        }
-        session.join(self.channels, self.groups);
-        Ok(session)
-    }
+/// The session's seed for retry jitter: the caller's, else one drawn from `fastrand` here
+/// (the core draws no randomness).
+fn seeded(options: SessionOptions, jitter_seed: Option<u64>) -> SessionOptions {
+    options.jitter_seed(jitter_seed.unwrap_or_else(|| fastrand::u64(..)))
 }

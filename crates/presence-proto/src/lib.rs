@@ -69,8 +69,8 @@ pub use request::{MAX_URL_BYTES, redacted_uri};
 pub use response::MAX_INFLATED_BYTES;
 pub use retry::RetryPolicy;
 pub use session::{
-    MIN_PRESENCE_TIMEOUT, PresenceSession, PresenceSessions, SessionEvent, SessionId,
-    SessionOptions, SessionRequest,
+    MIN_PRESENCE_TIMEOUT, PresenceSession, PresenceSessions, SessionCommand, SessionEvent,
+    SessionId, SessionOptions, SessionRequest, SessionStart,
 };
 pub use sign::sign_v2;
 pub use stamp::Stamp;

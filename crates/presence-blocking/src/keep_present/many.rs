@@ -14,7 +14,7 @@ use presence_proto::{
 };
 use serde::Serialize;
 
-use super::{Command, Start};
+use super::{Command, Start, seeded};
 use crate::Client;
 
 /// Default number of request threads of a [`KeepPresentMany`], which is also the most
@@ -427,7 +427,7 @@ impl KeepPresentMany {
         let options = member.options.unwrap_or_else(|| self.options.clone());
         let session = member
             .start
-            .into_session(Arc::new(config), options, member.jitter_seed)?;
+            .into_session(Arc::new(config), seeded(options, member.jitter_seed))?;
         let (reply, id) = mpsc::sync_channel(1);
         self.input
             .send(Input::Add {

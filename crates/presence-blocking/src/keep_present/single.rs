@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use presence_proto::{Config, Error, PresenceSession, SessionEvent, SessionOptions};
 use serde::Serialize;
 
-use super::{Command, Start};
+use super::{Command, Start, seeded};
 use crate::Client;
 
 /// Extra time a dropped handle waits beyond its requests' timeouts (thread wake-up, parsing).
@@ -218,9 +218,9 @@ impl KeepPresentBuilder {
     /// ```
     pub fn start(self) -> Result<KeepPresent, Error> {
         let config = Arc::new(self.config.unwrap_or_else(|| self.client.config().clone()));
-        let session =
-            self.start
-                .into_session(Arc::clone(&config), self.options, self.jitter_seed)?;
+        let session = self
+            .start
+            .into_session(Arc::clone(&config), seeded(self.options, self.jitter_seed))?;
         let (commands, command_rx) = mpsc::channel();
         let (event_tx, events) = mpsc::channel();
         let request_timeout = self.client.shared.limits.request_timeout;

@@ -41,6 +41,7 @@
 //! bridged. Failures that repeating cannot fix (403, 402, 400, 414, invalid input) stop the
 //! session with [`SessionEvent::Stopped`].
 
+mod command;
 mod event;
 mod jitter;
 mod many;
@@ -48,6 +49,7 @@ mod options;
 mod request;
 mod single;
 
+pub use command::{SessionCommand, SessionStart};
 pub use event::SessionEvent;
 pub use many::{PresenceSessions, SessionId};
 pub use options::{MIN_PRESENCE_TIMEOUT, SessionOptions};

@@ -17,7 +17,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{Command, Start, Timer, send, task_gone};
+use super::{Command, Start, Timer, seeded, send, task_gone};
 use crate::Client;
 
 /// Default cap on the requests a [`KeepPresentMany`] has in flight at once: 256.
@@ -400,7 +400,7 @@ impl KeepPresentMany {
         let options = member.options.unwrap_or_else(|| self.options.clone());
         let session = member
             .start
-            .into_session(Arc::new(config), options, member.jitter_seed)?;
+            .into_session(Arc::new(config), seeded(options, member.jitter_seed))?;
         let (reply, id) = oneshot::channel();
         self.commands
             .send(ManyCommand::Add {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{Command, Start, Timer, maybe, send};
+use super::{Command, Start, Timer, maybe, seeded, send};
 use crate::Client;
 
 impl Client {
@@ -221,9 +221,9 @@ impl KeepPresentBuilder {
     /// ```
     pub fn start(self) -> Result<KeepPresent, Error> {
         let config = Arc::new(self.config.unwrap_or_else(|| self.client.config().clone()));
-        let session =
-            self.start
-                .into_session(Arc::clone(&config), self.options, self.jitter_seed)?;
+        let session = self
+            .start
+            .into_session(Arc::clone(&config), seeded(self.options, self.jitter_seed))?;
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::unbounded_channel();
         let task = tokio::spawn(drive(self.client, session, command_rx, event_tx));
