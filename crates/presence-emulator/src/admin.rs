@@ -22,6 +22,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
     let path = req.uri().path().to_owned();
     let reply = match (&method, path.as_str()) {
         (&Method::GET, "/_emulator/stats") => stats(shared),
+        (&Method::GET, "/_emulator/sizes") => sizes(shared),
         (&Method::GET, "/_emulator/faults") => pending(shared),
         (&Method::POST, "/_emulator/faults") => match read_body(req).await {
             Ok(text) => add_faults(shared, &text),
@@ -40,9 +41,11 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
             shared.reset();
             Reply::admin(200, &json!({"ok": true}))
         }
-        (_, "/_emulator/stats" | "/_emulator/faults" | "/_emulator/clock" | "/_emulator/reset") => {
-            Reply::admin_error(405, "Method Not Allowed")
-        }
+        (
+            _,
+            "/_emulator/stats" | "/_emulator/sizes" | "/_emulator/faults" | "/_emulator/clock"
+            | "/_emulator/reset",
+        ) => Reply::admin_error(405, "Method Not Allowed"),
         _ => Reply::admin_error(404, "Not Found"),
     };
     tracing::info!(method = %method, path, status = reply.status, "admin request");
@@ -62,6 +65,13 @@ async fn read_body(req: Request<Incoming>) -> Result<String, Reply> {
 
 fn stats(shared: &Shared) -> Reply {
     match serde_json::to_value(shared.stats()) {
+        Ok(v) => Reply::admin(200, &v),
+        Err(e) => Reply::admin_error(500, &e.to_string()),
+    }
+}
+
+fn sizes(shared: &Shared) -> Reply {
+    match serde_json::to_value(shared.sizes()) {
         Ok(v) => Reply::admin(200, &v),
         Err(e) => Reply::admin_error(500, &e.to_string()),
     }

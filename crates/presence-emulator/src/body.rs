@@ -24,6 +24,8 @@ pub(crate) enum Step {
 
 /// A response body that plays its [`Step`]s in order and announces `declared_len` bytes.
 pub(crate) struct EmuBody {
+    /// A plain body's bytes (kept out of `steps` so that it needs no allocation).
+    whole: Option<Bytes>,
     steps: VecDeque<Step>,
     sleep: Option<Pin<Box<Sleep>>>,
     declared_len: u64,
@@ -32,25 +34,29 @@ pub(crate) struct EmuBody {
 impl EmuBody {
     /// A plain body sending `bytes` at once.
     pub(crate) fn full(bytes: Bytes) -> Self {
-        let declared_len = bytes.len() as u64;
-        let mut steps = VecDeque::with_capacity(1);
-        if !bytes.is_empty() {
-            steps.push_back(Step::Data(bytes));
-        }
         Self {
-            steps,
+            declared_len: bytes.len() as u64,
+            whole: (!bytes.is_empty()).then_some(bytes),
+            steps: VecDeque::new(),
             sleep: None,
-            declared_len,
         }
     }
 
     /// A scripted body announcing `declared_len` bytes.
     pub(crate) fn scripted(steps: Vec<Step>, declared_len: u64) -> Self {
         Self {
+            whole: None,
             steps: steps.into(),
             sleep: None,
             declared_len,
         }
+    }
+}
+
+impl EmuBody {
+    /// The length announced in `Content-Length`.
+    pub(crate) fn declared_len(&self) -> u64 {
+        self.declared_len
     }
 }
 
@@ -62,6 +68,9 @@ impl Body for EmuBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        if let Some(bytes) = self.whole.take() {
+            return Poll::Ready(Some(Ok(Frame::data(bytes))));
+        }
         loop {
             if let Some(sleep) = self.sleep.as_mut() {
                 if sleep.as_mut().poll(cx).is_pending() {
@@ -83,7 +92,7 @@ impl Body for EmuBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.steps.is_empty() && self.sleep.is_none()
+        self.whole.is_none() && self.steps.is_empty() && self.sleep.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

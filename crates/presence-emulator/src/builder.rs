@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, KeysetOptions};
+use crate::config::{Config, ConnLimits, KeysetOptions};
 use crate::faults::{FaultRule, Faults};
 use crate::handle::{BackgroundEmulator, EmulatorHandle};
 use crate::server;
@@ -49,6 +49,7 @@ pub struct EmulatorBuilder {
     admin_enabled: bool,
     gzip_threshold: usize,
     sweep_interval: Duration,
+    limits: ConnLimits,
 }
 
 impl Default for EmulatorBuilder {
@@ -60,7 +61,8 @@ impl Default for EmulatorBuilder {
 impl EmulatorBuilder {
     /// Defaults: `127.0.0.1:0`, system clock, `timeout_unit` 1 s, presence timeout bounds
     /// 1..=86 400 s, every keyset with presence and global here now enabled and no
-    /// signing or Access Manager, no faults, admin API on, gzip above 1 KiB, sweep every 1 s.
+    /// signing or Access Manager, no faults, admin API on, gzip above 1 KiB, sweep every 1 s,
+    /// header read timeout 10 s, idle timeout 120 s.
     pub fn new() -> Self {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -74,6 +76,7 @@ impl EmulatorBuilder {
             admin_enabled: true,
             gzip_threshold: 1024,
             sweep_interval: Duration::from_secs(1),
+            limits: ConnLimits::default(),
         }
     }
 
@@ -139,6 +142,22 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a client may take to send a request head (request line and headers) once
+    /// its first byte has arrived, and a new connection to send its first head (default
+    /// 10 s). Slower connections are closed without a response, so slow-loris clients
+    /// cannot hold connections open.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a keep-alive connection may sit idle between requests before it is closed
+    /// (default 120 s, longer than the 90 s pool idle time of this workspace's clients).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     fn into_parts(self) -> (SocketAddr, Arc<Shared>, Duration) {
         let faults = Faults::default();
         for rule in self.faults {
@@ -153,6 +172,7 @@ impl EmulatorBuilder {
             keysets: self.keysets,
             admin_enabled: self.admin_enabled,
             gzip_threshold: self.gzip_threshold,
+            limits: self.limits,
         };
         (
             self.listen,

@@ -278,6 +278,30 @@ pub(crate) struct Config {
     pub(crate) keysets: HashMap<String, KeysetOptions>,
     pub(crate) admin_enabled: bool,
     pub(crate) gzip_threshold: usize,
+    pub(crate) limits: ConnLimits,
+}
+
+/// Per-connection limits against slow or abusive clients.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnLimits {
+    /// A request head (request line and headers) must arrive within this time of its first
+    /// byte; a new connection must deliver its first head within this time.
+    pub(crate) header_read_timeout: Duration,
+    /// A keep-alive connection with no request in progress and nothing received for this
+    /// long is closed.
+    pub(crate) idle_timeout: Duration,
+    /// The largest request head accepted (hyper answers 431 above it).
+    pub(crate) max_head_bytes: usize,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            max_head_bytes: 80 * 1024,
+        }
+    }
 }
 
 impl Config {

@@ -8,7 +8,8 @@
 //! afterwards. Body faults on a request that is not passed through send the reply the
 //! request *would* have got, computed without applying it.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -284,7 +285,40 @@ pub struct FaultRuleError(pub String);
 /// ```
 #[derive(Clone, Default)]
 pub struct Faults {
-    rules: Arc<Mutex<Vec<Armed>>>,
+    inner: Arc<Script>,
+}
+
+#[derive(Default)]
+struct Script {
+    rules: Mutex<Vec<Armed>>,
+    /// The number of rules, kept beside the lock so that requests skip the lock (a point of
+    /// contention between worker threads) while no rule is armed.
+    armed: AtomicUsize,
+}
+
+/// The locked rule list; publishes the rule count when released.
+struct Rules<'a> {
+    guard: MutexGuard<'a, Vec<Armed>>,
+    armed: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for Rules<'_> {
+    type Target = Vec<Armed>;
+    fn deref(&self) -> &Vec<Armed> {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Rules<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<Armed> {
+        &mut self.guard
+    }
+}
+
+impl Drop for Rules<'_> {
+    fn drop(&mut self) {
+        self.armed.store(self.guard.len(), Ordering::Release);
+    }
 }
 
 struct Armed {
@@ -326,6 +360,9 @@ impl Faults {
 
     /// Finds the rule that fires for this request, consuming one use of it.
     pub(crate) fn take(&self, path_and_query: &str, op: Option<Operation>) -> Option<FaultRule> {
+        if self.inner.armed.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let mut rules = self.lock();
         if rules.is_empty() {
             return None;
@@ -355,8 +392,15 @@ impl Faults {
         Some(rule)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Armed>> {
-        self.rules.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> Rules<'_> {
+        Rules {
+            guard: self
+                .inner
+                .rules
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            armed: &self.inner.armed,
+        }
     }
 }
 
@@ -389,7 +433,7 @@ pub(crate) fn shape(
                 .unwrap_or(HeaderValue::from_static(CT_PRESENCE));
             let reply = Reply {
                 status: *status,
-                body: body.clone(),
+                body: body.clone().into(),
                 content_type: ct,
             };
             Wire::encode(reply, accepts_gzip, gzip_threshold)
@@ -401,7 +445,7 @@ pub(crate) fn shape(
                 .rev()
                 .find(|i| reply.body.is_char_boundary(*i))
                 .unwrap_or(0);
-            reply.body.truncate(cut);
+            reply.body.to_mut().truncate(cut);
             Wire::encode(reply, accepts_gzip, gzip_threshold)
         }
         FaultAction::Pad { to_bytes } => {
@@ -409,7 +453,7 @@ pub(crate) fn shape(
             let target = (*to_bytes).min(MAX_PAD_BYTES);
             if reply.body.len() < target {
                 let pad = target - reply.body.len();
-                reply.body.extend(std::iter::repeat_n(' ', pad));
+                reply.body.to_mut().extend(std::iter::repeat_n(' ', pad));
             }
             Wire::encode(reply, accepts_gzip, gzip_threshold)
         }

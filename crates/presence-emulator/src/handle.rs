@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::faults::Faults;
 use crate::shared::Shared;
-use crate::stats::Stats;
+use crate::stats::{Sizes, Stats};
 
 /// What both handles share: the address and the live state.
 struct Inner {
@@ -56,6 +56,12 @@ macro_rules! accessors {
         /// Current statistics (expired entries are swept first).
         pub fn stats(&self) -> Stats {
             self.inner.shared.stats()
+        }
+
+        /// What the emulator holds right now (entries, indexes, groups, open connections),
+        /// after sweeping what has expired: for tests that check memory stays bounded.
+        pub fn sizes(&self) -> Sizes {
+            self.inner.shared.sizes()
         }
 
         /// Forgets all presence, state, channel groups and statistics (not the faults).

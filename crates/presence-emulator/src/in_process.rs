@@ -39,6 +39,6 @@ impl InProcess {
     /// status and the JSON body.
     pub fn answer(&self, path: &str, query: &str) -> (u16, String) {
         let reply = crate::handlers::answer(&self.shared, true, path, query, false);
-        (reply.status, reply.body)
+        (reply.status, reply.body.into_owned())
     }
 }

@@ -51,6 +51,25 @@ pub(crate) fn write_value(out: &mut String, value: &Value) {
     }
 }
 
+/// Appends the decimal digits of `n` (what `write!(out, "{n}")` does, without the
+/// formatting machinery).
+pub(crate) fn push_uint(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
 /// Appends `s` as a JSON string literal, escaping quotes, backslashes, controls and every
 /// non-ASCII character (as UTF-16 `\uXXXX` units).
 pub(crate) fn write_str(out: &mut String, s: &str) {
@@ -87,6 +106,15 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn integers() {
+        for n in [0, 7, 10, 99, 100, 1000, 123_456, usize::MAX] {
+            let mut out = String::from("x");
+            push_uint(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
 
     #[test]
     fn sorted_compact_ascii() {

@@ -68,7 +68,7 @@ pub use handle::{BackgroundEmulator, EmulatorHandle};
 pub use in_process::InProcess;
 pub use operation::{Operation, UnknownOperation};
 pub use signature::signature_v2;
-pub use stats::Stats;
+pub use stats::{Sizes, Stats};
 
 /// Compiles the README's Rust examples as doctests, so the README cannot drift from the API.
 #[cfg(doctest)]

@@ -78,6 +78,15 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
 
+    /// Close connections that take longer than this to send a request head (and new
+    /// connections that send no complete head within it), in milliseconds.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    header_read_timeout_ms: u64,
+
+    /// Close keep-alive connections idle for this long, in seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    idle_timeout_secs: u64,
+
     /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` wins when set.
     #[arg(long, default_value = "info", value_name = "FILTER")]
     log: String,
@@ -133,7 +142,9 @@ fn builder(cli: &Cli) -> Result<EmulatorBuilder, String> {
         .timeout_unit(Duration::from_millis(cli.timeout_unit_ms))
         .presence_timeout_bounds(cli.min_presence_timeout, cli.max_presence_timeout)
         .default_keyset(keyset)
-        .admin(!cli.no_admin);
+        .admin(!cli.no_admin)
+        .header_read_timeout(Duration::from_millis(cli.header_read_timeout_ms))
+        .idle_timeout(Duration::from_secs(cli.idle_timeout_secs));
     if cli.manual_clock {
         b = b.clock(ManualClock::new());
     }

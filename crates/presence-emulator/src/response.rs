@@ -1,11 +1,13 @@
 //! Reply bodies in the live service's shapes, and their encoding on the wire.
 
+use std::borrow::Cow;
 use std::io::Write as _;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::body::EmuBody;
@@ -33,7 +35,8 @@ const NOT_ENABLED: &str = "This feature is not turned on for this account. Conta
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Reply {
     pub(crate) status: u16,
-    pub(crate) body: String,
+    /// The body; the fixed acknowledgements are `'static` and go out without a copy.
+    pub(crate) body: Cow<'static, str>,
     pub(crate) content_type: HeaderValue,
 }
 
@@ -42,13 +45,13 @@ impl Reply {
     pub(crate) fn json(status: u16, value: &Value) -> Self {
         Self {
             status,
-            body: json::to_string(value),
+            body: Cow::Owned(json::to_string(value)),
             content_type: HeaderValue::from_static(CT_PRESENCE),
         }
     }
 
     /// HTTP 200 with an already serialised Presence JSON body.
-    pub(crate) fn ok_text(body: impl Into<String>) -> Self {
+    pub(crate) fn ok_text(body: impl Into<Cow<'static, str>>) -> Self {
         Self {
             status: 200,
             body: body.into(),
@@ -123,7 +126,7 @@ impl Reply {
         body.push('\n');
         Self {
             status: 403,
-            body,
+            body: Cow::Owned(body),
             content_type: HeaderValue::from_static(CT_ACCESS),
         }
     }
@@ -132,7 +135,7 @@ impl Reply {
     pub(crate) fn admin(status: u16, value: &Value) -> Self {
         Self {
             status,
-            body: json::to_string(value),
+            body: Cow::Owned(json::to_string(value)),
             content_type: HeaderValue::from_static(CT_JSON),
         }
     }
@@ -161,14 +164,17 @@ impl Wire {
     /// longer than `gzip_threshold` bytes.
     pub(crate) fn encode(reply: Reply, accepts_gzip: bool, gzip_threshold: usize) -> Self {
         let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-        let raw = reply.body.into_bytes();
+        let raw = match reply.body {
+            Cow::Borrowed(text) => Bytes::from_static(text.as_bytes()),
+            Cow::Owned(text) => Bytes::from(text),
+        };
         let (gzip, body) = if accepts_gzip && raw.len() > gzip_threshold {
             match gzip_bytes(&raw) {
                 Some(z) => (true, Bytes::from(z)),
-                None => (false, Bytes::from(raw)),
+                None => (false, raw),
             }
         } else {
-            (false, Bytes::from(raw))
+            (false, raw)
         };
         Self {
             status,
@@ -183,8 +189,28 @@ impl Wire {
     pub(crate) fn into_response(self, body: EmuBody) -> Response<EmuBody> {
         let mut res = Response::new(body);
         *res.status_mut() = self.status;
+        // Cloning a ready-made map costs a fraction of inserting (hashing) five headers.
         let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, self.content_type);
+        *h = common_headers().clone();
+        if self.content_type != CT_PRESENCE {
+            h.insert(header::CONTENT_TYPE, self.content_type);
+        }
+        if self.gzip {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        if let Some(secs) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}
+
+/// The headers of every reply, in the live service's order, with the Presence content type.
+fn common_headers() -> &'static HeaderMap {
+    static HEADERS: OnceLock<HeaderMap> = OnceLock::new();
+    HEADERS.get_or_init(|| {
+        let mut h = HeaderMap::with_capacity(8);
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CT_PRESENCE));
         h.insert(header::SERVER, HeaderValue::from_static("Pubnub Presence"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         h.insert(
@@ -195,14 +221,8 @@ impl Wire {
             header::ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static("OPTIONS, GET, POST"),
         );
-        if self.gzip {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        if let Some(secs) = self.retry_after {
-            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        res
-    }
+        h
+    })
 }
 
 fn gzip_bytes(raw: &[u8]) -> Option<Vec<u8>> {

@@ -1,11 +1,12 @@
 //! The state shared by every connection of one running emulator.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use crate::config::Config;
 use crate::faults::Faults;
-use crate::stats::{Counters, Stats};
+use crate::stats::{Counters, Sizes, Stats};
 use crate::store::Store;
 
 /// Configuration, presence store, fault script and counters of one emulator.
@@ -13,6 +14,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    /// TCP connections open right now.
+    pub(crate) connections: AtomicUsize,
     store: Mutex<Store>,
 }
 
@@ -22,6 +25,7 @@ impl Shared {
             config,
             faults,
             counters: Counters::default(),
+            connections: AtomicUsize::new(0),
             store: Mutex::new(Store::default()),
         }
     }
@@ -44,6 +48,17 @@ impl Shared {
             store.books()
         };
         self.counters.snapshot(books)
+    }
+
+    /// Store sizes and open connections, after sweeping what has expired.
+    pub(crate) fn sizes(&self) -> Sizes {
+        let mut sizes = {
+            let mut store = self.store();
+            store.sweep_all(self.now());
+            store.sizes()
+        };
+        sizes.open_connections = self.connections.load(Ordering::Relaxed);
+        sizes
     }
 
     /// Forgets all presence, state, groups and statistics.

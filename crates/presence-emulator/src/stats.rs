@@ -1,7 +1,8 @@
 //! Request and presence statistics, for tests and benchmarks.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -30,52 +31,119 @@ pub struct Stats {
     pub left: u64,
 }
 
-/// Lock-free counters updated on every request.
+/// What the emulator holds right now, from
+/// [`EmulatorHandle::sizes`](crate::EmulatorHandle::sizes) or `GET /_emulator/sizes`: for
+/// tests that check memory stays bounded (every number returns to 0 once everything has
+/// expired or left and the connections are closed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Sizes {
+    /// Subscribe keys with anything stored.
+    pub subscribe_keys: usize,
+    /// Channels with at least one entry.
+    pub channels: usize,
+    /// (channel, uuid) entries: present users and state kept for users who are not present.
+    pub entries: usize,
+    /// Entries in the expiry index (one per entry).
+    pub expiry_index: usize,
+    /// Uuids present on at least one channel (the where-now index).
+    pub users: usize,
+    /// Channel groups.
+    pub channel_groups: usize,
+    /// Channel names held in channel groups, summed over the groups.
+    pub group_channels: usize,
+    /// TCP connections open right now.
+    pub open_connections: usize,
+}
+
+/// Counters updated on every request, spread over cache-line-sized shards (one per worker
+/// thread, round robin) so that threads counting at the same time do not fight over one
+/// cache line.
 #[derive(Default)]
 pub(crate) struct Counters {
+    shards: [Shard; SHARDS],
+}
+
+const SHARDS: usize = 8;
+
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard {
     by_op: [AtomicU64; Operation::ALL.len()],
     other: AtomicU64,
     errors: AtomicU64,
     faults: AtomicU64,
 }
 
+impl Shard {
+    fn all(&self) -> impl Iterator<Item = &AtomicU64> {
+        self.by_op
+            .iter()
+            .chain([&self.other, &self.errors, &self.faults])
+    }
+}
+
+/// The shard of the calling thread.
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    INDEX.with(|i| {
+        if i.get() == usize::MAX {
+            i.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+        }
+        i.get()
+    })
+}
+
+fn sum<'a>(counters: impl Iterator<Item = &'a AtomicU64>) -> u64 {
+    counters.map(|c| c.load(Ordering::Relaxed)).sum()
+}
+
 impl Counters {
+    fn mine(&self) -> &Shard {
+        let i = shard_index();
+        self.shards.get(i).unwrap_or(&self.shards[0])
+    }
+
     pub(crate) fn request(&self, op: Option<Operation>) {
+        let shard = self.mine();
         let slot = op
-            .and_then(|op| self.by_op.get(op.index()))
-            .unwrap_or(&self.other);
+            .and_then(|op| shard.by_op.get(op.index()))
+            .unwrap_or(&shard.other);
         slot.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn error_reply(&self) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
+        self.mine().errors.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn fault(&self) {
-        self.faults.fetch_add(1, Ordering::Relaxed);
+        self.mine().faults.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn reset(&self) {
-        for c in self
-            .by_op
-            .iter()
-            .chain([&self.other, &self.errors, &self.faults])
-        {
+        for c in self.shards.iter().flat_map(Shard::all) {
             c.store(0, Ordering::Relaxed);
         }
     }
 
     pub(crate) fn snapshot(&self, books: Books) -> Stats {
         let mut requests = BTreeMap::new();
-        for (op, count) in Operation::ALL.iter().zip(&self.by_op) {
-            requests.insert(op.as_str().to_owned(), count.load(Ordering::Relaxed));
+        for (i, op) in Operation::ALL.iter().enumerate() {
+            let count = sum(self.shards.iter().filter_map(|s| s.by_op.get(i)));
+            requests.insert(op.as_str().to_owned(), count);
         }
-        requests.insert("other".to_owned(), self.other.load(Ordering::Relaxed));
+        requests.insert(
+            "other".to_owned(),
+            sum(self.shards.iter().map(|s| &s.other)),
+        );
         Stats {
             requests_total: requests.values().sum(),
             requests,
-            error_replies: self.errors.load(Ordering::Relaxed),
-            faults_applied: self.faults.load(Ordering::Relaxed),
+            error_replies: sum(self.shards.iter().map(|s| &s.errors)),
+            faults_applied: sum(self.shards.iter().map(|s| &s.faults)),
             present: books.present,
             timed_out: books.timed_out,
             left: books.left,
@@ -86,6 +154,21 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_from_several_threads_add_up() {
+        let c = Counters::default();
+        std::thread::scope(|scope| {
+            for _ in 0..12 {
+                scope.spawn(|| {
+                    for _ in 0..100 {
+                        c.request(Some(Operation::Heartbeat));
+                    }
+                });
+            }
+        });
+        assert_eq!(c.snapshot(Books::default()).requests["heartbeat"], 1200);
+    }
 
     #[test]
     fn counts_and_resets() {

@@ -5,6 +5,13 @@
 //! joined it; an entry created by set_state alone carries state but is not present (it
 //! does not show in here now or where now) and lives for the default presence timeout.
 //! Expiry is indexed by time, so sweeping costs only the entries that expired.
+//!
+//! The index is updated lazily: a keep-alive heartbeat, which pushes an entry's deadline
+//! further out, only records the new deadline in the entry, and leaves the entry's index
+//! key where it was (always at or before the real deadline). When a sweep reaches that key
+//! it either expires the entry or moves the key to the real deadline, so each entry costs
+//! the index about one update per timeout period instead of one per heartbeat. A deadline
+//! that moves *earlier* (a shorter timeout, a clock set back) updates the index at once.
 
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -12,6 +19,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::Value;
+
+use crate::stats::Sizes;
 
 /// At most this many channels in one channel group (the service's documented limit).
 pub(crate) const MAX_CHANNELS_PER_GROUP: usize = 2000;
@@ -37,6 +46,18 @@ impl Books {
     }
 }
 
+/// The namespace of `sub_key`, created when missing; looked up by `&str` first, so the
+/// common case hashes once and allocates nothing. (A macro: a function returning the
+/// reference could not fall back to inserting under today's borrow checker.)
+macro_rules! namespace_mut {
+    ($namespaces:expr, $sub_key:expr) => {
+        match $namespaces.get_mut($sub_key) {
+            Some(ns) => ns,
+            None => $namespaces.entry($sub_key.to_owned()).or_default(),
+        }
+    };
+}
+
 /// The whole emulator state.
 #[derive(Default)]
 pub(crate) struct Store {
@@ -44,19 +65,23 @@ pub(crate) struct Store {
     books: Books,
 }
 
+/// (deadline, seq) → (channel, uuid).
+type ExpiryIndex = BTreeMap<(SystemTime, u64), (Arc<str>, Arc<str>)>;
+
 #[derive(Default)]
 struct Namespace {
     channels: HashMap<Arc<str>, Channel>,
     /// uuid → sorted channels where it is present.
     users: HashMap<Arc<str>, Vec<Arc<str>>>,
-    /// (expiry, seq) → (channel, uuid), for every entry.
-    expiry: BTreeMap<(SystemTime, u64), (Arc<str>, Arc<str>)>,
+    /// (expiry, seq) → (channel, uuid), for every entry (see the module docs).
+    expiry: ExpiryIndex,
     groups: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// One channel: its entries, and the present ones in join order.
-#[derive(Default)]
 pub(crate) struct Channel {
+    /// The channel's name (shared with the namespace's map key and indexes).
+    name: Arc<str>,
     entries: HashMap<Arc<str>, Entry>,
     order: BTreeMap<u64, Arc<str>>,
     /// The JSON array of all present uuids, built on first use after each join or removal
@@ -66,8 +91,22 @@ pub(crate) struct Channel {
 
 struct Entry {
     joined: Option<u64>,
+    /// The real deadline (and a sequence number that makes the key unique).
     expires: (SystemTime, u64),
+    /// This entry's key in the expiry index: at or before `expires`.
+    indexed: (SystemTime, u64),
     state: Option<Value>,
+}
+
+impl Entry {
+    fn new(key: (SystemTime, u64), state: Option<Value>) -> Self {
+        Self {
+            joined: None,
+            expires: key,
+            indexed: key,
+            state,
+        }
+    }
 }
 
 /// Why an entry goes away.
@@ -85,6 +124,15 @@ pub(crate) enum GroupError {
 }
 
 impl Channel {
+    fn new(name: Arc<str>) -> Self {
+        Self {
+            name,
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+            uuids_json: OnceCell::new(),
+        }
+    }
+
     /// Number of present users.
     pub(crate) fn occupancy(&self) -> usize {
         self.order.len()
@@ -147,60 +195,71 @@ impl Store {
         self.books
     }
 
+    /// How much is stored (walks every channel and group: for tests, not for requests).
+    pub(crate) fn sizes(&self) -> Sizes {
+        let mut sizes = Sizes::default();
+        for ns in self.namespaces.values() {
+            sizes.subscribe_keys += 1;
+            sizes.channels += ns.channels.len();
+            sizes.entries += ns.channels.values().map(|c| c.entries.len()).sum::<usize>();
+            sizes.expiry_index += ns.expiry.len();
+            sizes.users += ns.users.len();
+            sizes.channel_groups += ns.groups.len();
+            sizes.group_channels += ns.groups.values().map(BTreeSet::len).sum::<usize>();
+        }
+        sizes
+    }
+
     /// Joins (or keeps alive) `uuid` on `channels` until `expires`; `states` replaces the
-    /// state on the channels it names (`None` clears it).
-    pub(crate) fn heartbeat(
+    /// state on the channels it names (`None` clears it). Sweeps the key at `now` first
+    /// (so callers need not).
+    pub(crate) fn heartbeat<S: AsRef<str>>(
         &mut self,
         sub_key: &str,
+        now: SystemTime,
         uuid: &str,
-        channels: &[String],
+        channels: &[S],
         expires: SystemTime,
         states: &HashMap<String, Option<Value>>,
     ) {
-        let ns = self.namespaces.entry(sub_key.to_owned()).or_default();
-        let uuid_arc = ns.intern_uuid(uuid);
+        let ns = namespace_mut!(self.namespaces, sub_key);
+        ns.sweep(now, &mut self.books);
+        let Namespace {
+            channels: chans,
+            users,
+            expiry,
+            ..
+        } = ns;
+        let mut beat = Beat {
+            uuid,
+            uuid_arc: None,
+            users,
+            expiry,
+            books: &mut self.books,
+        };
         for name in channels {
-            let ch_arc = ns.intern_channel(name);
-            let Namespace {
-                channels: chans,
-                users,
-                expiry,
-                ..
-            } = ns;
-            let chan = chans.entry(ch_arc.clone()).or_default();
-            let key = (expires, self.books.next());
-            let entry = chan.entries.entry(uuid_arc.clone()).or_insert(Entry {
-                joined: None,
-                expires: key,
-                state: None,
-            });
-            expiry.remove(&entry.expires);
-            entry.expires = key;
-            expiry.insert(key, (ch_arc.clone(), uuid_arc.clone()));
-            if entry.joined.is_none() {
-                let seq = self.books.next();
-                entry.joined = Some(seq);
-                chan.order.insert(seq, uuid_arc.clone());
-                chan.uuids_json.take();
-                let list = users.entry(uuid_arc.clone()).or_default();
-                if let Err(pos) = list.binary_search(&ch_arc) {
-                    list.insert(pos, ch_arc.clone());
-                }
-                self.books.present += 1;
-            }
-            if let Some(state) = states.get(name.as_str()) {
-                entry.state.clone_from(state);
+            let name = name.as_ref();
+            let state = states.get(name);
+            // Looked up by `&str` first: a heartbeat on a known channel allocates nothing.
+            if let Some(chan) = chans.get_mut(name) {
+                beat.on(chan, expires, state);
+            } else {
+                let name: Arc<str> = Arc::from(name);
+                let chan = chans
+                    .entry(Arc::clone(&name))
+                    .or_insert_with(|| Channel::new(name));
+                beat.on(chan, expires, state);
             }
         }
     }
 
     /// Removes `uuid` from `channels` at once (state included).
-    pub(crate) fn leave(&mut self, sub_key: &str, uuid: &str, channels: &[String]) {
+    pub(crate) fn leave<S: AsRef<str>>(&mut self, sub_key: &str, uuid: &str, channels: &[S]) {
         let Some(ns) = self.namespaces.get_mut(sub_key) else {
             return;
         };
         for ch in channels {
-            ns.remove_entry(ch, uuid, Removal::Left, true, &mut self.books);
+            ns.remove_entry(ch.as_ref(), uuid, Removal::Left, true, &mut self.books);
         }
         if ns.is_empty() {
             self.namespaces.remove(sub_key);
@@ -209,20 +268,21 @@ impl Store {
 
     /// Sets (`Some`) or clears (`None`) `uuid`'s state on `channels`. A user who is not
     /// present keeps the state until `orphan_expires`.
-    pub(crate) fn set_state(
+    pub(crate) fn set_state<S: AsRef<str>>(
         &mut self,
         sub_key: &str,
         uuid: &str,
-        channels: &[String],
+        channels: &[S],
         state: Option<&Value>,
         orphan_expires: SystemTime,
     ) {
-        let ns = self.namespaces.entry(sub_key.to_owned()).or_default();
+        let ns = namespace_mut!(self.namespaces, sub_key);
         let uuid_arc = ns.intern_uuid(uuid);
         for name in channels {
+            let name = name.as_ref();
             let joined = ns
                 .channels
-                .get(name.as_str())
+                .get(name)
                 .and_then(|c| c.entries.get(uuid))
                 .map(|e| e.joined.is_some());
             match (joined, state) {
@@ -235,16 +295,14 @@ impl Store {
                         expiry,
                         ..
                     } = &mut *ns;
-                    if let Some(entry) = chans
-                        .get_mut(name.as_str())
-                        .and_then(|c| c.entries.get_mut(uuid))
-                    {
+                    if let Some(entry) = chans.get_mut(name).and_then(|c| c.entries.get_mut(uuid)) {
                         entry.state = state.cloned();
                         if !present {
                             // State-only entries live for the default timeout from the last set.
-                            if let Some(key) = expiry.remove(&entry.expires) {
+                            if let Some(names) = expiry.remove(&entry.indexed) {
                                 entry.expires = (orphan_expires, self.books.next());
-                                expiry.insert(entry.expires, key);
+                                entry.indexed = entry.expires;
+                                expiry.insert(entry.indexed, names);
                             }
                         }
                     }
@@ -253,14 +311,11 @@ impl Store {
                     let ch_arc = ns.intern_channel(name);
                     let key = (orphan_expires, self.books.next());
                     ns.expiry.insert(key, (ch_arc.clone(), uuid_arc.clone()));
-                    ns.channels.entry(ch_arc).or_default().entries.insert(
-                        uuid_arc.clone(),
-                        Entry {
-                            joined: None,
-                            expires: key,
-                            state: Some(s.clone()),
-                        },
-                    );
+                    ns.channels
+                        .entry(Arc::clone(&ch_arc))
+                        .or_insert_with(|| Channel::new(ch_arc))
+                        .entries
+                        .insert(uuid_arc.clone(), Entry::new(key, Some(s.clone())));
                 }
                 (None, None) => {}
             }
@@ -337,7 +392,7 @@ impl Store {
         group: &str,
         channels: &[String],
     ) -> Result<(), GroupError> {
-        let ns = self.namespaces.entry(sub_key.to_owned()).or_default();
+        let ns = namespace_mut!(self.namespaces, sub_key);
         if !ns.groups.contains_key(group) && ns.groups.len() >= MAX_GROUPS_PER_KEYSET {
             return Err(GroupError::TooManyGroups);
         }
@@ -382,6 +437,70 @@ impl Store {
     }
 }
 
+/// One heartbeat's walk over its channels.
+struct Beat<'s> {
+    uuid: &'s str,
+    /// The interned uuid, looked up once the first time an entry needs it.
+    uuid_arc: Option<Arc<str>>,
+    users: &'s mut HashMap<Arc<str>, Vec<Arc<str>>>,
+    expiry: &'s mut ExpiryIndex,
+    books: &'s mut Books,
+}
+
+impl Beat<'_> {
+    fn uuid_arc(&mut self) -> Arc<str> {
+        let (users, uuid) = (&*self.users, self.uuid);
+        Arc::clone(self.uuid_arc.get_or_insert_with(|| {
+            users
+                .get_key_value(uuid)
+                .map_or_else(|| Arc::from(uuid), |(k, _)| Arc::clone(k))
+        }))
+    }
+
+    /// Joins or keeps alive the uuid on `chan` until `expires`; `state` (when the heartbeat
+    /// names this channel's state) replaces the stored state.
+    fn on(&mut self, chan: &mut Channel, expires: SystemTime, state: Option<&Option<Value>>) {
+        let key = (expires, self.books.next());
+        let entry = if let Some(entry) = chan.entries.get_mut(self.uuid) {
+            if key < entry.indexed {
+                // The deadline moves earlier: the index must follow now.
+                let names = self.expiry.remove(&entry.indexed);
+                let names = match names {
+                    Some(names) => names,
+                    None => (Arc::clone(&chan.name), self.uuid_arc()),
+                };
+                self.expiry.insert(key, names);
+                entry.indexed = key;
+            }
+            // Otherwise the index key stays behind; the sweep catches up (module docs).
+            entry.expires = key;
+            entry
+        } else {
+            let uuid = self.uuid_arc();
+            self.expiry
+                .insert(key, (Arc::clone(&chan.name), Arc::clone(&uuid)));
+            chan.entries
+                .entry(uuid)
+                .or_insert_with(|| Entry::new(key, None))
+        };
+        if entry.joined.is_none() {
+            let seq = self.books.next();
+            entry.joined = Some(seq);
+            let uuid = self.uuid_arc();
+            chan.order.insert(seq, Arc::clone(&uuid));
+            chan.uuids_json.take();
+            let list = self.users.entry(uuid).or_default();
+            if let Err(pos) = list.binary_search(&chan.name) {
+                list.insert(pos, Arc::clone(&chan.name));
+            }
+            self.books.present += 1;
+        }
+        if let Some(state) = state {
+            entry.state.clone_from(state);
+        }
+    }
+}
+
 impl Namespace {
     fn is_empty(&self) -> bool {
         self.channels.is_empty() && self.groups.is_empty() && self.users.is_empty()
@@ -405,7 +524,19 @@ impl Namespace {
                 break;
             }
             let (ch, uuid) = first.remove();
-            self.remove_entry(&ch, &uuid, Removal::Expired, false, books);
+            let entry = self
+                .channels
+                .get_mut(&ch)
+                .and_then(|c| c.entries.get_mut(&uuid));
+            match entry {
+                // Kept alive since it was indexed: move the key to the real deadline.
+                Some(entry) if entry.expires.0 > now => {
+                    entry.indexed = entry.expires;
+                    self.expiry.insert(entry.indexed, (ch, uuid));
+                }
+                Some(_) => self.remove_entry(&ch, &uuid, Removal::Expired, false, books),
+                None => {}
+            }
         }
     }
 
@@ -426,7 +557,7 @@ impl Namespace {
             return;
         };
         if unindex {
-            self.expiry.remove(&entry.expires);
+            self.expiry.remove(&entry.indexed);
         }
         if let Some(seq) = entry.joined {
             chan.order.remove(&seq);
@@ -466,7 +597,7 @@ mod tests {
     #[test]
     fn join_expire_exactly_at_deadline() {
         let mut s = Store::default();
-        s.heartbeat("k", "u", &names(&["a", "b"]), t(10), &HashMap::new());
+        s.heartbeat("k", t(0), "u", &names(&["a", "b"]), t(10), &HashMap::new());
         assert_eq!(s.books().present, 2);
         assert_eq!(s.where_now("k", "u"), names(&["a", "b"]));
         s.sweep("k", t(9));
@@ -481,9 +612,9 @@ mod tests {
     #[test]
     fn heartbeat_extends_and_keeps_join_order() {
         let mut s = Store::default();
-        s.heartbeat("k", "b", &names(&["c"]), t(10), &HashMap::new());
-        s.heartbeat("k", "a", &names(&["c"]), t(10), &HashMap::new());
-        s.heartbeat("k", "b", &names(&["c"]), t(20), &HashMap::new());
+        s.heartbeat("k", t(0), "b", &names(&["c"]), t(10), &HashMap::new());
+        s.heartbeat("k", t(0), "a", &names(&["c"]), t(10), &HashMap::new());
+        s.heartbeat("k", t(0), "b", &names(&["c"]), t(20), &HashMap::new());
         s.sweep("k", t(15));
         let chan = s.channel("k", "c");
         let order: Vec<&str> = chan
@@ -494,11 +625,49 @@ mod tests {
     }
 
     #[test]
+    fn keep_alive_index_catches_up_and_earlier_deadlines_apply_at_once() {
+        let mut s = Store::default();
+        let none = HashMap::new();
+        s.heartbeat("k", t(0), "u", &names(&["c"]), t(10), &none);
+        // Kept alive twice: the index key stays at 10, the entry lives until 30.
+        s.heartbeat("k", t(5), "u", &names(&["c"]), t(20), &none);
+        s.heartbeat("k", t(9), "u", &names(&["c"]), t(30), &none);
+        assert_eq!(s.expiry_len("k"), 1);
+        s.sweep("k", t(10));
+        assert_eq!(
+            s.books().present,
+            1,
+            "swept at the stale index key, not expired"
+        );
+        assert_eq!(s.expiry_len("k"), 1);
+        s.sweep("k", t(29));
+        assert_eq!(s.books().present, 1);
+        s.sweep("k", t(30));
+        assert_eq!((s.books().present, s.books().timed_out), (0, 1));
+        assert_eq!(s.expiry_len("k"), 0);
+
+        // A shorter timeout moves the deadline earlier: it applies at once.
+        s.heartbeat("k", t(40), "v", &names(&["c"]), t(340), &none);
+        s.heartbeat("k", t(41), "v", &names(&["c"]), t(51), &none);
+        s.sweep("k", t(50));
+        assert_eq!(s.books().present, 1);
+        s.sweep("k", t(51));
+        assert_eq!(s.books().present, 0);
+
+        // Leave removes the entry and its (stale) index key.
+        s.heartbeat("k", t(60), "w", &names(&["c"]), t(70), &none);
+        s.heartbeat("k", t(61), "w", &names(&["c"]), t(90), &none);
+        s.leave("k", "w", &names(&["c"]));
+        assert_eq!(s.expiry_len("k"), 0);
+        assert!(s.namespaces.is_empty());
+    }
+
+    #[test]
     fn state_lives_with_presence() {
         let mut s = Store::default();
         let mut st = HashMap::new();
         st.insert("c".to_owned(), Some(json!({"mood": "ok"})));
-        s.heartbeat("k", "u", &names(&["c"]), t(10), &st);
+        s.heartbeat("k", t(0), "u", &names(&["c"]), t(10), &st);
         assert_eq!(s.state("k", "u", "c"), Some(&json!({"mood": "ok"})));
         s.leave("k", "u", &names(&["c"]));
         assert_eq!(s.state("k", "u", "c"), None);

@@ -16,7 +16,7 @@ fn ack() -> Reply {
 pub(super) fn group(call: &Call<'_>, raw_group: &str) -> Result<Reply, Reply> {
     let group = segment(raw_group, "channel group").map_err(BadRequest::registry)?;
     call.query.caller().map_err(BadRequest::registry)?;
-    call.authorize(&[], std::slice::from_ref(&group), Need::Manage)?;
+    call.authorize::<&str, _>(&[], std::slice::from_ref(&group), Need::Manage)?;
     let list = |key: &str| -> Result<Option<Vec<String>>, Reply> {
         let Some(value) = call.query.get(key) else {
             return Ok(None);
@@ -68,7 +68,7 @@ pub(super) fn group(call: &Call<'_>, raw_group: &str) -> Result<Reply, Reply> {
 pub(super) fn delete(call: &Call<'_>, raw_group: &str) -> Result<Reply, Reply> {
     let group = segment(raw_group, "channel group").map_err(BadRequest::registry)?;
     call.query.caller().map_err(BadRequest::registry)?;
-    call.authorize(&[], std::slice::from_ref(&group), Need::Manage)?;
+    call.authorize::<&str, _>(&[], std::slice::from_ref(&group), Need::Manage)?;
     if !call.dry_run {
         call.store().group_delete(&call.sub_key, &group);
     }

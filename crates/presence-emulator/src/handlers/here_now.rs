@@ -5,6 +5,7 @@
 //! always the full counts, and a channel whose list is exhausted by `offset` drops out of
 //! the `channels` map.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::{Call, resolve};
@@ -53,14 +54,18 @@ pub(super) fn here_now(call: &Call<'_>, raw_channels: Option<&str>) -> Result<Re
     }
 
     let store = call.store();
-    let mut out = String::with_capacity(256);
     if let ([channel], true) = (channels.as_slice(), groups.is_empty()) {
         let chan = store.channel(&call.sub_key, channel);
-        let _ = write!(
-            out,
-            r#"{{"message":"OK","occupancy":{},"service":"Presence","status":200"#,
-            chan.map_or(0, Channel::occupancy)
-        );
+        // Sized for the common reply (the cached uuid list), so it is written without
+        // reallocating.
+        let list_len = match chan {
+            Some(c) if view.uuids => c.uuids_json().len(),
+            _ => 2,
+        };
+        let mut out = String::with_capacity(96 + list_len);
+        out.push_str(r#"{"message":"OK","occupancy":"#);
+        json::push_uint(&mut out, chan.map_or(0, Channel::occupancy));
+        out.push_str(r#","service":"Presence","status":200"#);
         if view.uuids {
             out.push_str(r#","uuids":"#);
             write_occupants(&mut out, chan, &view);
@@ -69,21 +74,26 @@ pub(super) fn here_now(call: &Call<'_>, raw_channels: Option<&str>) -> Result<Re
         return Ok(Reply::ok_text(out));
     }
 
-    let names = if raw_channels.is_none() {
-        store.occupied_channels(&call.sub_key)
+    let names: Vec<Cow<'_, str>> = if raw_channels.is_none() {
+        store
+            .occupied_channels(&call.sub_key)
+            .into_iter()
+            .map(Cow::Owned)
+            .collect()
     } else {
-        resolve(&store, &call.sub_key, &channels, &groups)?
+        resolve(&store, &call.sub_key, channels, &groups)?
     };
     // Occupied channels, sorted by name like the keys of the live service's JSON.
     let mut occupied: Vec<(&str, &Channel)> = names
         .iter()
         .filter_map(|name| {
             let chan = store.channel(&call.sub_key, name)?;
-            (chan.occupancy() > 0).then_some((name.as_str(), chan))
+            (chan.occupancy() > 0).then_some((name.as_ref(), chan))
         })
         .collect();
     occupied.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let total_occupancy: usize = occupied.iter().map(|(_, c)| c.occupancy()).sum();
+    let mut out = String::with_capacity(256);
     out.push_str(r#"{"message":"OK","payload":{"channels":{"#);
     let mut first = true;
     for (name, chan) in &occupied {
@@ -95,7 +105,8 @@ pub(super) fn here_now(call: &Call<'_>, raw_channels: Option<&str>) -> Result<Re
         }
         first = false;
         json::write_str(&mut out, name);
-        let _ = write!(out, r#":{{"occupancy":{}"#, chan.occupancy());
+        out.push_str(r#":{"occupancy":"#);
+        json::push_uint(&mut out, chan.occupancy());
         if view.uuids {
             out.push_str(r#","uuids":"#);
             write_occupants(&mut out, Some(chan), &view);

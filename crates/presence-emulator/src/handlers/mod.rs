@@ -6,11 +6,13 @@ mod presence;
 mod state;
 mod where_now;
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::time::SystemTime;
 
 use crate::clock::unix_secs;
 use crate::config::{KeysetOptions, Need};
-use crate::request::{self, BadRequest, MAX_URL_BYTES, Query, Route};
+use crate::request::{self, BadRequest, MAX_URL_BYTES, Names, Query, Route, Target};
 use crate::response::Reply;
 use crate::shared::Shared;
 use crate::signature;
@@ -23,7 +25,7 @@ const MAX_RESOLVED_CHANNELS: usize = 20_000;
 pub(crate) struct Call<'a> {
     pub(crate) shared: &'a Shared,
     pub(crate) keyset: &'a KeysetOptions,
-    pub(crate) sub_key: String,
+    pub(crate) sub_key: Cow<'a, str>,
     pub(crate) query: Query<'a>,
     pub(crate) now: SystemTime,
     /// Compute the reply without changing any state (a faulted request).
@@ -38,6 +40,25 @@ pub(crate) fn answer(
     raw_query: &str,
     dry_run: bool,
 ) -> Reply {
+    answer_routed(
+        shared,
+        is_get,
+        raw_path,
+        request::route(raw_path),
+        raw_query,
+        dry_run,
+    )
+}
+
+/// [`answer`] with the path already routed (`target` is `request::route(raw_path)`).
+pub(crate) fn answer_routed(
+    shared: &Shared,
+    is_get: bool,
+    raw_path: &str,
+    target: Option<Target<'_>>,
+    raw_query: &str,
+    dry_run: bool,
+) -> Reply {
     if raw_path.len() + raw_query.len() > MAX_URL_BYTES {
         return Reply::presence_error(414, "URI Too Long");
     }
@@ -48,7 +69,7 @@ pub(crate) fn answer(
         // The time endpoint, which SDKs poll to probe connectivity: a 17-digit timetoken.
         return Reply::ok(&serde_json::json!([timetoken(shared.now())]));
     }
-    let Some(target) = request::route(raw_path) else {
+    let Some(target) = target else {
         return Reply::presence_error(404, "Not Found");
     };
     let route = target.route;
@@ -119,10 +140,10 @@ fn timetoken(now: SystemTime) -> u64 {
 impl Call<'_> {
     /// Refuses (403) when Access Manager is on and `auth` lacks `need` on any of the
     /// channels or groups.
-    pub(crate) fn authorize(
+    pub(crate) fn authorize<C: AsRef<str>, G: AsRef<str>>(
         &self,
-        channels: &[String],
-        groups: &[String],
+        channels: &[C],
+        groups: &[G],
         need: Need,
     ) -> Result<(), Reply> {
         let Some(am) = self.keyset.grants() else {
@@ -131,13 +152,15 @@ impl Call<'_> {
         let auth = self.query.get("auth").filter(|a| !a.is_empty());
         let bad_channels: Vec<String> = channels
             .iter()
+            .map(AsRef::as_ref)
             .filter(|c| !am.channel_allowed(auth, c, need))
-            .cloned()
+            .map(str::to_owned)
             .collect();
         let bad_groups: Vec<String> = groups
             .iter()
+            .map(AsRef::as_ref)
             .filter(|g| !am.group_allowed(auth, g, need))
-            .cloned()
+            .map(str::to_owned)
             .collect();
         if bad_channels.is_empty() && bad_groups.is_empty() {
             Ok(())
@@ -155,24 +178,25 @@ impl Call<'_> {
 }
 
 /// `channels` followed by the channels of `groups` not already named, without duplicates.
-pub(crate) fn resolve(
+pub(crate) fn resolve<'a>(
     store: &Store,
     sub_key: &str,
-    channels: &[String],
-    groups: &[String],
-) -> Result<Vec<String>, BadRequest> {
-    let mut out: Vec<String> = channels.to_vec();
-    if !groups.is_empty() {
-        let mut seen: std::collections::HashSet<String> = out.iter().cloned().collect();
-        for g in groups {
-            for ch in store.group_channels(sub_key, g) {
-                if seen.insert(ch.clone()) {
-                    out.push(ch);
-                }
+    channels: Names<'a>,
+    groups: &[&str],
+) -> Result<Names<'a>, BadRequest> {
+    let mut out = channels;
+    if groups.is_empty() {
+        return Ok(out);
+    }
+    let mut seen: HashSet<String> = out.iter().map(|c| c.to_string()).collect();
+    for g in groups {
+        for ch in store.group_channels(sub_key, g) {
+            if seen.insert(ch.clone()) {
+                out.push(Cow::Owned(ch));
             }
-            if out.len() > MAX_RESOLVED_CHANNELS {
-                return Err(BadRequest::new("Too many channels"));
-            }
+        }
+        if out.len() > MAX_RESOLVED_CHANNELS {
+            return Err(BadRequest::new("Too many channels"));
         }
     }
     Ok(out)

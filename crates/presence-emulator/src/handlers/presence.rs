@@ -28,13 +28,14 @@ pub(super) fn heartbeat(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Re
         .effective_timeout(call.query.get("heartbeat"));
     let expires = call.shared.config.deadline(call.now, timeout);
 
-    let mut store = call.store();
-    let all = resolve(&store, &call.sub_key, &channels, &groups)?;
+    // Not `call.store()`: the heartbeat sweeps the key itself, in the same lookup.
+    let mut store = call.shared.store();
+    let all = resolve(&store, &call.sub_key, channels, &groups)?;
     let mut states: HashMap<String, Option<Value>> = HashMap::new();
     if let Some(keyed) = &keyed {
         // Group-keyed state first, so a channel's own key wins.
         for g in &groups {
-            if let Some(v) = keyed.get(g) {
+            if let Some(v) = keyed.get(*g) {
                 let v = state_value(v, g)?;
                 for ch in store.group_channels(&call.sub_key, g) {
                     states.insert(ch, v.clone());
@@ -42,13 +43,13 @@ pub(super) fn heartbeat(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Re
             }
         }
         for ch in &all {
-            if let Some(v) = keyed.get(ch) {
-                states.insert(ch.clone(), state_value(v, ch)?);
+            if let Some(v) = keyed.get(ch.as_ref()) {
+                states.insert(ch.to_string(), state_value(v, ch)?);
             }
         }
     }
     if !call.dry_run {
-        store.heartbeat(&call.sub_key, uuid, &all, expires, &states);
+        store.heartbeat(&call.sub_key, call.now, uuid, &all, expires, &states);
     }
     Ok(Reply::ok_text(HEARTBEAT_ACK))
 }
@@ -62,7 +63,7 @@ pub(super) fn leave(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Reply>
     }
     call.authorize(&channels, &groups, Need::Read)?;
     let mut store = call.store();
-    let all = resolve(&store, &call.sub_key, &channels, &groups)?;
+    let all = resolve(&store, &call.sub_key, channels, &groups)?;
     if !call.dry_run {
         store.leave(&call.sub_key, uuid, &all);
     }

@@ -23,8 +23,9 @@ pub(super) fn get_state(
     let uuid = segment(raw_uuid, "uuid")?;
     call.query.caller()?;
     call.authorize(&channels, &groups, Need::Read)?;
+    let single = channels.len() == 1 && groups.is_empty();
     let store = call.store();
-    let all = resolve(&store, &call.sub_key, &channels, &groups)?;
+    let all = resolve(&store, &call.sub_key, channels, &groups)?;
     if all.is_empty() {
         return Ok(Reply::no_valid_channels());
     }
@@ -34,7 +35,7 @@ pub(super) fn get_state(
             .cloned()
             .unwrap_or_else(|| Value::Object(Map::new()))
     };
-    if let ([channel], true) = (channels.as_slice(), groups.is_empty()) {
+    if let ([channel], true) = (all.as_slice(), single) {
         return Ok(Reply::ok(&json!({
             "channel": channel,
             "message": "OK",
@@ -44,7 +45,10 @@ pub(super) fn get_state(
             "uuid": uuid,
         })));
     }
-    let map: Map<String, Value> = all.iter().map(|ch| (ch.clone(), state_of(ch))).collect();
+    let map: Map<String, Value> = all
+        .iter()
+        .map(|ch| (ch.to_string(), state_of(ch)))
+        .collect();
     Ok(Reply::ok(&json!({
         "message": "OK",
         "payload": {"channels": map},
@@ -69,7 +73,7 @@ pub(super) fn set_state(
     let state = parse_state(raw_state)?;
     call.authorize(&channels, &groups, Need::Read)?;
     let mut store = call.store();
-    let all = resolve(&store, &call.sub_key, &channels, &groups)?;
+    let all = resolve(&store, &call.sub_key, channels, &groups)?;
     if all.is_empty() {
         return Ok(Reply::no_valid_channels());
     }

@@ -7,6 +7,7 @@ mod common;
 mod encoding;
 mod faults;
 mod groups;
+mod hardening;
 mod here_now;
 mod lifecycle;
 mod presence;
