@@ -266,8 +266,13 @@ fn assert_strict(s: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// 512 cases by default; `PROPTEST_CASES=100000` for a long run (machines without nightly).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn parsing_arbitrary_bytes_never_panics(
