@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
         };
         let text = String::from_utf8_lossy(rest);
         let (path_tail, query) = text.split_once('?').unwrap_or((&text, "uuid=fuzz"));
-        let path = format!("{}{}", PREFIXES[usize::from(selector) % PREFIXES.len()], path_tail);
+        let path = format!(
+            "{}{}",
+            PREFIXES[usize::from(selector) % PREFIXES.len()],
+            path_tail
+        );
         let (status, body) = service.answer(&path, query);
         assert!((200..600).contains(&status), "status {status}");
         let json: serde_json::Value =

@@ -13,13 +13,21 @@ fuzz_target!(|data: &[u8]| {
         let b = bytes[i];
         if b == b'%' {
             let hex = &bytes[i + 1..i + 3];
-            assert!(hex.iter().all(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(h)));
+            assert!(
+                hex.iter()
+                    .all(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(h))
+            );
             i += 3;
         } else {
-            assert!(b.is_ascii_alphanumeric() || b"-_.".contains(&b), "raw byte {b:#x}");
+            assert!(
+                b.is_ascii_alphanumeric() || b"-_.".contains(&b),
+                "raw byte {b:#x}"
+            );
             i += 1;
         }
     }
-    let decoded = percent_encoding::percent_decode_str(&encoded).decode_utf8().unwrap();
+    let decoded = percent_encoding::percent_decode_str(&encoded)
+        .decode_utf8()
+        .unwrap();
     assert_eq!(decoded, input);
 });

@@ -16,7 +16,9 @@ fn reply(status: u16, gzip: bool, retry_after: bool, body: &[u8]) -> http::Respo
     if retry_after {
         builder = builder.header("retry-after", "3");
     }
-    builder.body(body).unwrap_or_else(|_| http::Response::new(body))
+    builder
+        .body(body)
+        .unwrap_or_else(|_| http::Response::new(body))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -37,7 +39,11 @@ fuzz_target!(|data: &[u8]| {
         6 => Leave::new().channels(["a"]).parse(r()),
         7 => SetState::new().channels(["a"]).parse(r()).map(|_| ()),
         8 => GetState::new().channels(["a"]).parse(r()).map(|_| ()),
-        9 => GetState::new().channels(["a", "b"]).groups(["g"]).parse(r()).map(|_| ()),
+        9 => GetState::new()
+            .channels(["a", "b"])
+            .groups(["g"])
+            .parse(r())
+            .map(|_| ()),
         10 => AddChannelsToGroup::new("g", ["a"]).parse(r()),
         11 => RemoveChannelsFromGroup::new("g", ["a"]).parse(r()),
         12 => ListGroupChannels::new("g").parse(r()).map(|_| ()),
