@@ -268,7 +268,10 @@ fn assert_strict(s: &str) -> Result<(), TestCaseError> {
 
 /// 512 cases by default; `PROPTEST_CASES=100000` for a long run (machines without nightly).
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
 }
 
 proptest! {
