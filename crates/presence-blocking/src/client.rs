@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use presence_proto::{Config, Error, Operation, RetryPolicy};
 use tracing::field::Empty;
@@ -152,12 +152,10 @@ impl Client {
                 Err(error) => error,
             };
             let policy = shared.retry_policy;
-            let Some(base) = policy.next_delay(retries_done, &error, Duration::ZERO) else {
+            let Some(delay) = policy.delay_with_jitter(retries_done, &error, fastrand::f64())
+            else {
                 return Err(error);
             };
-            let delay = policy
-                .next_delay(retries_done, &error, stamp::jitter(base))
-                .unwrap_or(base);
             tracing::info!(
                 op = O::NAME,
                 attempt,

@@ -1,6 +1,6 @@
-//! The per-attempt inputs the core leaves to drivers: the clock, request ids and jitter.
+//! The per-attempt inputs the core leaves to drivers: the clock and request ids.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use presence_proto::Stamp;
 
@@ -24,28 +24,9 @@ fn request_id() -> String {
         .to_string()
 }
 
-/// Random extra wait added to a retry delay: uniform in `0..=min(1 s, base / 2)`.
-pub(crate) fn jitter(base: Duration) -> Duration {
-    let cap = (base / 2).min(Duration::from_secs(1));
-    let cap_nanos = cap.as_nanos() as u64;
-    if cap_nanos == 0 {
-        return Duration::ZERO;
-    }
-    Duration::from_nanos(fastrand::u64(0..=cap_nanos))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jitter_is_bounded() {
-        for _ in 0..1000 {
-            assert!(jitter(Duration::from_millis(100)) <= Duration::from_millis(50));
-            assert!(jitter(Duration::from_secs(10)) <= Duration::from_secs(1));
-        }
-        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
-    }
 
     #[test]
     fn request_ids_are_v4_and_fresh() {

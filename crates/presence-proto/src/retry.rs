@@ -93,6 +93,34 @@ impl RetryPolicy {
         let base = error.retry_after().unwrap_or(computed);
         Some(base.saturating_add(jitter))
     }
+
+    /// [`Self::next_delay`] with the jitter every driver should use: up to `min(1 s, delay / 2)`
+    /// extra, scaled by `fraction` (the driver's uniform random draw in `0.0..=1.0`; values
+    /// outside are clamped).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use presence_proto::{Error, RetryPolicy};
+    /// let policy = RetryPolicy::linear(Duration::from_secs(4), 3);
+    /// let err = Error::timeout(Duration::from_secs(10));
+    /// assert_eq!(policy.delay_with_jitter(0, &err, 0.0), Some(Duration::from_secs(4)));
+    /// assert_eq!(policy.delay_with_jitter(0, &err, 1.0), Some(Duration::from_secs(5)));
+    /// ```
+    pub fn delay_with_jitter(
+        &self,
+        retries_done: u32,
+        error: &Error,
+        fraction: f64,
+    ) -> Option<Duration> {
+        let base = self.next_delay(retries_done, error, Duration::ZERO)?;
+        let cap = (base / 2).min(Duration::from_secs(1));
+        let fraction = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
+        Some(base.saturating_add(cap.mul_f64(fraction)))
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +167,31 @@ mod tests {
         let p = RetryPolicy::exponential(Duration::from_secs(2), Duration::from_secs(150), 6);
         let d = p.next_delay(0, &api(429, Some(7)), Duration::from_millis(300));
         assert_eq!(d, Some(Duration::from_millis(7300)));
+    }
+
+    #[test]
+    fn jitter_is_bounded() {
+        let err = api(503, None);
+        let short = RetryPolicy::linear(Duration::from_millis(100), 1);
+        let long = RetryPolicy::linear(Duration::from_secs(10), 1);
+        for i in 0..=1000 {
+            let f = f64::from(i) / 1000.0;
+            let d = short.delay_with_jitter(0, &err, f).unwrap();
+            assert!(
+                d >= Duration::from_millis(100) && d <= Duration::from_millis(150),
+                "{d:?}"
+            );
+            let d = long.delay_with_jitter(0, &err, f).unwrap();
+            assert!(
+                d >= Duration::from_secs(10) && d <= Duration::from_secs(11),
+                "{d:?}"
+            );
+        }
+        assert_eq!(short.delay_with_jitter(1, &err, 0.5), None);
+        assert_eq!(
+            RetryPolicy::linear(Duration::ZERO, 1).delay_with_jitter(0, &err, 1.0),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]

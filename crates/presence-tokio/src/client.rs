@@ -207,12 +207,10 @@ impl Client {
             }
             let error = failure.error;
             let policy = shared.retry_policy;
-            let Some(base) = policy.next_delay(retries_done, &error, Duration::ZERO) else {
+            let Some(delay) = policy.delay_with_jitter(retries_done, &error, fastrand::f64())
+            else {
                 return Err(error);
             };
-            let delay = policy
-                .next_delay(retries_done, &error, jitter(base))
-                .unwrap_or(base);
             tracing::info!(
                 op = O::NAME,
                 attempt,
@@ -313,16 +311,6 @@ fn request_id() -> String {
     uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes())
         .into_uuid()
         .to_string()
-}
-
-/// Random extra wait added to a retry delay: uniform in `0..=min(1 s, base / 2)`.
-fn jitter(base: Duration) -> Duration {
-    let cap = (base / 2).min(Duration::from_secs(1));
-    let cap_nanos = cap.as_nanos() as u64;
-    if cap_nanos == 0 {
-        return Duration::ZERO;
-    }
-    Duration::from_nanos(fastrand::u64(0..=cap_nanos))
 }
 
 /// Builder for a [`Client`]: timeouts, body cap, retry policy, pool settings or your own
@@ -591,15 +579,6 @@ fn invalid(field: &'static str, reason: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jitter_is_bounded() {
-        for _ in 0..1000 {
-            assert!(jitter(Duration::from_millis(100)) <= Duration::from_millis(50));
-            assert!(jitter(Duration::from_secs(10)) <= Duration::from_secs(1));
-        }
-        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
-    }
 
     #[test]
     fn request_ids_are_v4() {
