@@ -1,91 +1,94 @@
-//! Drives `presence-proto` by hand over `std::net::TcpStream`, with no HTTP library: the whole
-//! job of an adapter in ~150 lines, to keep the Sans-IO core honest for custom runtimes.
+//! A custom driver: implements `presence_proto::BlockingDriver` over `std::net::TcpStream`
+//! with no HTTP library, and gets the whole client for it — every call builder, the options
+//! and their defaults, retries and keep-present — from the core. The whole job of an adapter in
+//! ~150 lines, to keep the Sans-IO core honest for custom runtimes.
 //!
 //! ```sh
 //! cargo run --example custom_driver
 //! ```
 //!
-//! It starts the embedded emulator (blocking API), then for each call: asks the core for the
-//! request, writes the request line, `Host` and the core's headers, reads the status line,
-//! the headers and a `Content-Length` or chunked body, and hands status + headers + body back
-//! to the core to parse. Retries follow the core's `RetryPolicy`; the core inflates gzip.
+//! For each call the core builds and signs the request; the driver writes the request line,
+//! `Host` and the core's headers, reads the status line, the headers and a `Content-Length`
+//! or chunked body, and hands them back; the core classifies, inflates gzip and parses.
 //! Plain `http://` only: TLS is out of scope here.
 
 use std::error::Error as StdError;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use presence_emulator::{EmulatorBuilder, FaultRule};
-use presence_proto::http;
-use presence_proto::{Config, Error, Heartbeat, HereNow, Leave, Operation, RetryPolicy, Stamp};
-use presence_proto::{GetState, SetState, WhereNow};
+use presence_proto::{
+    Blocking, BlockingDriver, Client, ClientOptions, Config, Environment, Error, Limits,
+    RetryPolicy, SendError, SessionEvent, http,
+};
 
-/// Largest body this driver accepts.
-const MAX_BODY: usize = 1024 * 1024;
-
-/// A minimal blocking driver: one connection per request, a read/write timeout, retries.
-struct Driver {
-    config: Config,
-    timeout: Duration,
-    retry: RetryPolicy,
-    requests_sent: u64,
+/// A minimal blocking driver: one connection per request, read/write timeouts.
+#[derive(Debug, Default)]
+struct Tcp {
+    requests_sent: AtomicU64,
+    seed: AtomicU64,
 }
 
-impl Driver {
-    /// A driver with a 5 s timeout and up to two retries 200 ms apart.
-    fn new(config: Config) -> Self {
-        Self {
-            config,
-            timeout: Duration::from_secs(5),
-            retry: RetryPolicy::linear(Duration::from_millis(200), 2),
-            requests_sent: 0,
-        }
+impl Environment for Tcp {
+    fn now(&self) -> Instant {
+        Instant::now()
     }
 
-    /// The generic send path: every operation goes through here.
-    fn execute<O: Operation>(&mut self, op: &O) -> Result<O::Output, Error> {
-        let mut retries = 0;
-        loop {
-            let error = match self.attempt(op) {
-                Ok(output) => return Ok(output),
-                Err(error) => error,
-            };
-            // No randomness needed for a demo: zero jitter.
-            let Some(delay) = self.retry.next_delay(retries, &error, Duration::ZERO) else {
-                return Err(error);
-            };
-            println!("   … {} failed ({error}); retrying in {delay:?}", O::NAME);
-            std::thread::sleep(delay);
-            retries += 1;
-        }
-    }
-
-    fn attempt<O: Operation>(&mut self, op: &O) -> Result<O::Output, Error> {
-        self.requests_sent += 1;
-        let now = SystemTime::now()
+    fn unix_time(&self) -> u64 {
+        SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let stamp = Stamp::new(now, format!("custom-{now}-{}", self.requests_sent));
-        let request = op.to_request(&self.config, &stamp)?;
-        let (status, headers, body) = send(&request, self.timeout).map_err(|e| match e.kind() {
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                Error::timeout(self.timeout)
-            }
-            _ => Error::network("send", e),
-        })?;
-        if body.len() > MAX_BODY {
-            return Err(Error::BodyTooLarge { limit: MAX_BODY });
-        }
+            .map_or(0, |d| d.as_secs())
+    }
+
+    /// Not cryptographic, and it need not be: request ids and jitter only.
+    fn random(&self) -> u64 {
+        let x = self
+            .seed
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+            .wrapping_add(self.unix_time());
+        let x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x ^ (x >> 27)
+    }
+}
+
+impl BlockingDriver for Tcp {
+    type Body = Vec<u8>;
+
+    fn connect(_options: &ClientOptions) -> Result<Self, Error> {
+        Ok(Self::default())
+    }
+
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> Result<http::Response<Vec<u8>>, SendError> {
+        self.requests_sent.fetch_add(1, Ordering::Relaxed);
+        let (status, headers, body) = exchange(&request, limits.timeout, limits.max_body_size)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                    Error::timeout(limits.timeout)
+                }
+                _ => Error::network("send", e),
+            })?;
         let mut reply = http::Response::builder().status(status);
         for (name, value) in &headers {
             reply = reply.header(name.as_str(), value.as_str());
         }
-        let reply = reply
-            .body(&body[..])
-            .map_err(|e| Error::network("read headers", e))?;
-        op.parse(reply)
+        Ok(reply
+            .body(body)
+            .map_err(|e| Error::network("read headers", e))?)
+    }
+
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+
+    fn spawn(&self, job: Box<dyn FnOnce() + Send>) {
+        std::thread::spawn(job);
     }
 }
 
@@ -93,7 +96,11 @@ impl Driver {
 type RawResponse = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// Writes one request and reads one response: status, headers (lower-cased names), body.
-fn send(request: &http::Request<Vec<u8>>, timeout: Duration) -> std::io::Result<RawResponse> {
+fn exchange(
+    request: &http::Request<Vec<u8>>,
+    timeout: Duration,
+    max_body: usize,
+) -> std::io::Result<RawResponse> {
     let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     let uri = request.uri();
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
@@ -148,7 +155,7 @@ fn send(request: &http::Request<Vec<u8>>, timeout: Duration) -> std::io::Result<
             reader.read_line(&mut line)?;
             let size_text = line.trim().split(';').next().unwrap_or("");
             let size = usize::from_str_radix(size_text, 16).map_err(|_| bad("bad chunk size"))?;
-            if body.len() + size > MAX_BODY {
+            if body.len() + size > max_body {
                 return Err(bad("body too large"));
             }
             if size == 0 {
@@ -162,13 +169,13 @@ fn send(request: &http::Request<Vec<u8>>, timeout: Duration) -> std::io::Result<
         }
     } else if let Some(length) = header("content-length") {
         let length: usize = length.parse().map_err(|_| bad("bad Content-Length"))?;
-        if length > MAX_BODY {
+        if length > max_body {
             return Err(bad("body too large"));
         }
         body.resize(length, 0);
         reader.read_exact(&mut body)?; // fails on a truncated body
     } else {
-        reader.take(MAX_BODY as u64 + 1).read_to_end(&mut body)?;
+        reader.take(max_body as u64 + 1).read_to_end(&mut body)?;
     }
     Ok((status, headers, body))
 }
@@ -179,19 +186,27 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let config = Config::builder("demo", "alice")
         .origin(emulator.origin())
         .build()?;
-    let mut alice = Driver::new(config.clone());
-    let mut bob = Driver::new(config.to_builder().user_id("bob").build()?);
+    // The same client type the adapters alias, over this driver.
+    let alice: Client<Blocking<Tcp>> = Client::builder(config.clone())
+        .request_timeout(Duration::from_secs(5))
+        .retry_policy(RetryPolicy::linear(Duration::from_millis(200), 2))
+        .build()?;
+    let bob = alice.with_config(config.to_builder().user_id("bob").build()?);
 
     println!("== heartbeats with state (alice, bob)");
-    alice.execute(
-        &Heartbeat::new()
-            .channels(["lobby"])
-            .state("lobby", &serde_json::json!({"mood": "happy"}))?,
-    )?;
-    bob.execute(&Heartbeat::new().channels(["lobby", "kitchen"]))?;
+    alice
+        .heartbeat()
+        .channels(["lobby"])
+        .state("lobby", &serde_json::json!({"mood": "happy"}))
+        .call()?;
+    bob.heartbeat().channels(["lobby", "kitchen"]).call()?;
 
     println!("== here now (with state)");
-    let here = alice.execute(&HereNow::new().channels(["lobby"]).include_state(true))?;
+    let here = alice
+        .here_now()
+        .channels(["lobby"])
+        .include_state(true)
+        .call()?;
     for channel in &here.channels {
         for user in &channel.occupants {
             let state = user
@@ -203,14 +218,18 @@ fn main() -> Result<(), Box<dyn StdError>> {
     }
 
     println!("== where now (bob)");
-    let where_now = alice.execute(&WhereNow::new().user_id("bob"))?;
+    let where_now = alice.where_now().user_id("bob").call()?;
     println!("   {:?}", where_now.channels);
 
     println!("== set and get state");
     let state = serde_json::json!({"mood": "curious", "big": "x".repeat(1500)});
-    bob.execute(&SetState::new().channels(["lobby"]).state(&state))?;
+    bob.set_state().channels(["lobby"]).state(&state).call()?;
     // A reply over 1 KiB comes back gzipped: the core inflates it, the driver does nothing.
-    let got = alice.execute(&GetState::new().channels(["lobby"]).user_id("bob"))?;
+    let got = alice
+        .get_state()
+        .channels(["lobby"])
+        .user_id("bob")
+        .call()?;
     let mood = got.state("lobby").and_then(|s| s.get("mood"));
     println!(
         "   bob's mood: {}",
@@ -221,18 +240,29 @@ fn main() -> Result<(), Box<dyn StdError>> {
     emulator
         .faults()
         .push(FaultRule::respond(503, r#"{"status":503,"error":true}"#));
-    let here = alice.execute(&HereNow::new().channels(["lobby"]))?;
+    let here = alice.here_now().channels(["lobby"]).call()?;
     println!("   after the retry: {} present", here.total_occupancy);
 
+    println!("== keep-present on this driver: heartbeats on a thread of its own");
+    let carol = alice.with_config(config.to_builder().user_id("carol").build()?);
+    let session = carol.keep_present().channels(["lobby"]).start()?;
+    if let Some(SessionEvent::Joined { channels, .. }) =
+        session.next_event_timeout(Duration::from_secs(5))
+    {
+        println!("   carol joined {channels:?}");
+    }
+    session.shutdown()?;
+
     println!("== leave");
-    alice.execute(&Leave::new().channels(["lobby"]))?;
-    bob.execute(&Leave::new().channels(["lobby", "kitchen"]))?;
-    let here = alice.execute(&HereNow::new().channels(["lobby"]))?;
+    alice.leave().channels(["lobby"]).call()?;
+    bob.leave().channels(["lobby", "kitchen"]).call()?;
+    let here = alice.here_now().channels(["lobby"]).call()?;
     println!("   {} present on lobby", here.total_occupancy);
 
+    let Blocking(driver) = alice.driver();
     println!(
         "\n{} requests sent by hand",
-        alice.requests_sent + bob.requests_sent
+        driver.requests_sent.load(Ordering::Relaxed)
     );
     emulator.shutdown();
     Ok(())

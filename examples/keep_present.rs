@@ -164,6 +164,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
                         stamp(),
                         if presence_lost { " (presence had been lost: joined again)" } else { "" }
                     ),
+                    SessionEvent::PresenceLost { since } => println!(
+                        "{} presence lost: the deadline passed {:?} ago without a heartbeat",
+                        stamp(),
+                        Instant::now().saturating_duration_since(since)
+                    ),
                     SessionEvent::PresenceAtRisk { deadline } => println!(
                         "{} presence at risk: the service times the user out in {:?}",
                         stamp(),

@@ -102,7 +102,7 @@ async fn tokio_call(client: &presence_tokio::Client, n: u64) -> Result<(), Error
             .channels([channel.as_str()])
             .await
             .map(drop),
-        _ => client.leave().channels([channel.as_str()]).await,
+        _ => client.leave().channels([channel.as_str()]).await.map(drop),
     }
 }
 
@@ -132,7 +132,7 @@ fn blocking_call(client: &presence_blocking::Client, n: u64) -> Result<(), Error
             .channels([channel.as_str()])
             .call()
             .map(drop),
-        _ => client.leave().channels([channel.as_str()]).call(),
+        _ => client.leave().channels([channel.as_str()]).call().map(drop),
     }
 }
 
@@ -175,10 +175,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .presence_timeout(20)
         .time_unit(UNIT)
         .min_backoff(Duration::from_millis(500));
-    let mut many = keeper.keep_present_many().options(options).start();
+    let many = keeper.keep_present_many().options(options).start();
     for i in 0..users {
-        many.add(Member::new(format!("keeper-{i}")).channels([format!("keep-{}", i % 8)]))
-            .await?;
+        many.add(Member::new(format!("keeper-{i}")).channels([format!("keep-{}", i % 8)]))?;
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -245,6 +244,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     ..
                 } => "recovered_after_loss",
                 SessionEvent::PresenceAtRisk { .. } => "presence_at_risk",
+                SessionEvent::PresenceLost { .. } => "presence_lost",
                 SessionEvent::Left { .. } => "left",
                 SessionEvent::Stopped { .. } => "stopped",
                 _ => "other",

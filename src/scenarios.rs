@@ -1672,7 +1672,8 @@ fn faults() -> Vec<Scenario> {
                 .requests(1)),
         Scenario::new("fault: 429 honours Retry-After", G)
             .client(ClientOptions {
-                retry_policy: RetryPolicy::linear(Duration::from_millis(10), 2),
+                // Retry-After (1 s) is honoured up to the policy's own longest wait (2 s).
+                retry_policy: RetryPolicy::linear(Duration::from_secs(2), 2),
                 ..ClientOptions::default()
             })
             .step(Step::ok(heartbeat(["a"])))

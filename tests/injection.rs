@@ -472,7 +472,7 @@ fn channel_role<A: Adapter>(p: &mut Probe<'_, A>, x: &str) -> Fate {
                 "set_state",
                 unit(p.send(&me, &SetState::new().channels([x]).state(json!({"a": 1})))),
             ),
-            ("leave", p.send(&me, &Leave::new().channels([x]))),
+            ("leave", unit(p.send(&me, &Leave::new().channels([x])))),
         ]
     };
     if let Some(fate) = p.first("heartbeat", heartbeat, also) {
@@ -611,7 +611,7 @@ fn group_role<A: Adapter>(p: &mut Probe<'_, A>, x: &str) -> Fate {
             ("heartbeat", p.send(&me, &Heartbeat::new().groups([x]))),
             ("here_now", unit(p.send(&me, &HereNow::new().groups([x])))),
             ("get_state", unit(p.send(&me, &GetState::new().groups([x])))),
-            ("leave", p.send(&me, &Leave::new().groups([x]))),
+            ("leave", unit(p.send(&me, &Leave::new().groups([x])))),
         ]
     };
     if let Some(fate) = p.first("add_channels_to_group", add, also) {

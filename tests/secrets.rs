@@ -704,7 +704,7 @@ macro_rules! fluent {
                     .channels(c.channels.iter().cloned())
                     .groups(c.groups.iter().cloned());
                 inspect.debug("leave builder", &$b);
-                $send.map(|()| Outcome::Done)
+                $send.map(|_| Outcome::Done)
             }
             Action::Call(Call::SetState(c)) => {
                 let mut builder = client
@@ -1026,7 +1026,7 @@ fn assert_no_bridged_leaks(report: &Report) {
 
 #[test]
 fn tokio_never_leaks_secrets() {
-    assert_no_leaks(tokio_report(), "presence_tokio");
+    assert_no_leaks(tokio_report(), "presence_proto");
 }
 
 #[test]
@@ -1036,7 +1036,7 @@ fn tokio_dependency_log_records_never_leak_secrets() {
 
 #[test]
 fn blocking_never_leaks_secrets() {
-    assert_no_leaks(blocking_report(), "presence_blocking");
+    assert_no_leaks(blocking_report(), "presence_proto");
 }
 
 #[test]

@@ -4,16 +4,18 @@
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
-use presence_proto::Error;
+use presence_proto::{Error, Proxy, RootCertificates};
 use ureq::Agent;
 
-/// Connection and pool settings of the agent.
+/// Connection, pool, proxy and TLS settings of the agent.
 #[derive(Clone, Debug)]
-pub(crate) struct AgentOptions {
+pub(crate) struct AgentOptions<'a> {
     pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) max_idle_per_host: usize,
+    pub(crate) proxy: &'a Proxy,
+    pub(crate) roots: &'a RootCertificates,
 }
 
 /// Stand-in for "no idle timeout": ureq wants a duration, so use a century.
@@ -22,7 +24,9 @@ const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 /// Read granularity of the body loop: the deadline is checked before every read.
 const CHUNK: usize = 16 * 1024;
 
-/// Builds the agent: HTTP/1.1 keep-alive, rustls (ring, webpki roots), status codes returned
+/// Builds the agent: HTTP/1.1 keep-alive, the proxy (ureq's own: from `ALL_PROXY`,
+/// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`, or the one URL set; `CONNECT` for every
+/// origin), rustls (ring, the roots the features choose plus the added ones), status codes returned
 /// as responses (the core classifies them), no redirects, no automatic `User-Agent`/`Accept`
 /// and no transparent decompression (the crate is built without ureq's `gzip` feature; the
 /// core asks for gzip and inflates itself).
@@ -30,7 +34,7 @@ const CHUNK: usize = 16 * 1024;
 /// Timeouts are per phase, all derived from the request timeout: ureq's `timeout_global` and
 /// `timeout_resolve` are deliberately not used, because any resolve budget makes ureq spawn a
 /// resolver thread per request. The whole-exchange deadline is kept by [`exchange`].
-pub(crate) fn agent(options: &AgentOptions) -> Agent {
+pub(crate) fn agent(options: &AgentOptions<'_>) -> Result<Agent, Error> {
     let whole = Some(options.request_timeout);
     let connect = match options.connect_timeout {
         Some(c) => Some(c.min(options.request_timeout)),
@@ -50,8 +54,34 @@ pub(crate) fn agent(options: &AgentOptions) -> Agent {
         .max_idle_connections(options.max_idle_per_host)
         .max_idle_connections_per_host(options.max_idle_per_host)
         .max_idle_age(options.idle_timeout.unwrap_or(FOREVER))
-        .build();
-    Agent::new_with_config(config)
+        .proxy(proxy(options.proxy)?);
+    #[cfg(any(feature = "rustls", feature = "native-roots"))]
+    let config = config.tls_config(crate::tls::tls_config(options.roots)?);
+    #[cfg(not(any(feature = "rustls", feature = "native-roots")))]
+    if !options.roots.is_empty() {
+        return Err(Error::InvalidConfig {
+            field: "root_certificate",
+            reason: "presence-blocking was built without TLS (features `rustls`, \
+                     `native-roots`)"
+                .to_owned(),
+        });
+    }
+    Ok(Agent::new_with_config(config.build()))
+}
+
+/// ureq's proxy for a [`Proxy`] setting.
+fn proxy(setting: &Proxy) -> Result<Option<ureq::Proxy>, Error> {
+    match setting {
+        Proxy::None => Ok(None),
+        Proxy::Url(url) => ureq::Proxy::new(url.expose()).map(Some).map_err(|_| {
+            // Not ureq's message: it may quote the URL, password included.
+            Error::InvalidConfig {
+                field: "proxy",
+                reason: format!("ureq refused the proxy URL {url}"),
+            }
+        }),
+        _ => Ok(ureq::Proxy::try_from_env()),
+    }
 }
 
 /// What one exchange produced: the reply head and the complete body.
@@ -71,14 +101,25 @@ pub(crate) struct Limits {
     pub(crate) max_body_size: usize,
 }
 
-/// Sends `request` and reads the whole reply before `deadline`.
+/// Sends `request` and reads the whole reply before `deadline`. `per_request` sets the phase
+/// timeouts for this request only (a limit other than the agent's own).
 pub(crate) fn exchange(
     agent: &Agent,
     request: http::Request<Vec<u8>>,
     deadline: Instant,
     limits: Limits,
+    per_request: bool,
 ) -> Result<Reply, Error> {
-    let result = if request.body().is_empty() {
+    let result = if per_request {
+        let whole = Some(limits.request_timeout);
+        let request = agent
+            .configure_request(request)
+            .timeout_send_request(whole)
+            .timeout_recv_response(whole)
+            .timeout_recv_body(whole)
+            .build();
+        agent.run(request)
+    } else if request.body().is_empty() {
         agent.run(request.map(|_| ()))
     } else {
         agent.run(request)
@@ -146,6 +187,10 @@ fn read_body(
 /// Maps a ureq failure onto the core's error: its timeouts become [`Error::Timeout`] (with the
 /// budget that passed), everything else [`Error::Network`].
 pub(crate) fn map_error(error: ureq::Error, context: &'static str, limits: Limits) -> Error {
+    #[cfg(any(feature = "rustls", feature = "native-roots"))]
+    if let Some(problem) = crate::tls::certificate_problem(&error) {
+        return Error::certificate(problem, error);
+    }
     match error {
         ureq::Error::Timeout(ureq::Timeout::Connect) => {
             Error::timeout(limits.connect_timeout.unwrap_or(limits.request_timeout))

@@ -1,7 +1,7 @@
 //! The command line, as clap types: global key/identity options and one subcommand per
 //! operation.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit;
 
@@ -19,9 +19,16 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// Options every subcommand takes (before or after the subcommand name).
+/// Options every subcommand takes (before or after the subcommand name); listed under their
+/// own heading in every subcommand's help.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
+    /// Read keys, user id and origin from this profile of the profiles file (see `presence
+    /// profiles`); flags and PUBNUB_* variables override it.
+    #[arg(long, env = "PRESENCE_PROFILE", global = true, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+
     /// Subscribe key (required).
     #[arg(long, env = "PUBNUB_SUBSCRIBE_KEY", global = true, value_name = "KEY")]
     pub(crate) subscribe_key: Option<String>,
@@ -62,6 +69,11 @@ pub(crate) struct Global {
     #[arg(long, global = true)]
     pub(crate) json: bool,
 
+    /// Also trust the CA certificate(s) in this PEM file (a private or corporate CA, or the
+    /// emulator's self-signed certificate), as curl's --cacert.
+    #[arg(long, env = "PRESENCE_CACERT", global = true, value_name = "FILE")]
+    pub(crate) cacert: Option<std::path::PathBuf>,
+
     /// Seconds to wait for each request, reply body included.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10.0)]
     pub(crate) request_timeout: f64,
@@ -69,43 +81,145 @@ pub(crate) struct Global {
     /// Log each request (operation, path, status, time; never keys or tokens) to stderr.
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
+
+    /// When to colour logs and help: auto (on a terminal; honours NO_COLOR and
+    /// CLICOLOR_FORCE), always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub(crate) color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// Colour when writing to a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it).
+    Auto,
+    /// Always colour, even through a pipe or into a file.
+    Always,
+    /// Never colour.
+    Never,
 }
 
 /// The operations.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Who is present on channels and/or groups (with neither: on the whole keyset).
+    #[command(after_help = EXAMPLES_HERE_NOW)]
     HereNow(HereNowArgs),
     /// The channels a user is present on (default: you).
+    #[command(after_help = EXAMPLES_WHERE_NOW)]
     WhereNow(WhereNowArgs),
     /// Announce yourself on channels/groups, optionally with state.
+    #[command(after_help = EXAMPLES_HEARTBEAT)]
     Heartbeat(HeartbeatArgs),
     /// Leave channels/groups at once.
+    #[command(after_help = EXAMPLES_LEAVE)]
     Leave(Targets),
     /// Store a user's state on channels/groups.
+    #[command(after_help = EXAMPLES_SET_STATE)]
     SetState(SetStateArgs),
     /// Read a user's state on channels/groups.
+    #[command(after_help = EXAMPLES_GET_STATE)]
     GetState(GetStateArgs),
     /// Manage channel groups.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EXAMPLES_GROUPS)]
     Groups(GroupsCommand),
     /// Stay present on channels/groups (heartbeats in the background) until Ctrl-C, then leave.
-    #[command(long_about = KEEP_PRESENT_ABOUT)]
+    #[command(long_about = KEEP_PRESENT_ABOUT, after_help = EXAMPLES_KEEP_PRESENT)]
     KeepPresent(KeepPresentArgs),
+    /// Print presence events (join, leave, timeout, state-change, interval) as they happen,
+    /// until Ctrl-C; then leave (unless --observe).
+    #[command(after_help = EXAMPLES_WATCH)]
+    Watch(crate::watch::WatchArgs),
+    /// The live roster of channels: who is here now, kept current by presence events.
+    #[command(after_help = EXAMPLES_ROSTER)]
+    Roster(crate::watch::RosterArgs),
+    /// List the profiles of the profiles file (secrets masked) and where that file is.
+    #[command(long_about = crate::profiles::ABOUT, after_help = EXAMPLES_PROFILES)]
+    Profiles,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = EXAMPLES_COMPLETIONS)]
+    Completions(CompletionsArgs),
 }
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+const EXAMPLES_HERE_NOW: &str = "\
+Examples:
+  presence here-now lobby kitchen --state
+  presence here-now lobby --all --json          # every occupant, page after page
+  presence here-now --group friends --no-users";
+const EXAMPLES_WHERE_NOW: &str = "\
+Examples:
+  presence where-now
+  presence where-now bob --json";
+const EXAMPLES_HEARTBEAT: &str = "\
+Examples:
+  presence heartbeat lobby
+  presence heartbeat lobby --group friends --timeout 60
+  presence heartbeat lobby --state '{\"mood\":\"busy\"}' --json";
+const EXAMPLES_LEAVE: &str = "\
+Examples:
+  presence leave lobby
+  presence leave --group friends --json";
+const EXAMPLES_SET_STATE: &str = "\
+Examples:
+  presence set-state lobby --state '{\"mood\":\"busy\"}'
+  presence set-state lobby --user bob --state '{\"role\":\"mod\"}' --json";
+const EXAMPLES_GET_STATE: &str = "\
+Examples:
+  presence get-state lobby
+  presence get-state lobby --user bob --json";
+const EXAMPLES_GROUPS: &str = "\
+Examples:
+  presence groups add friends alice-room bob-room
+  presence groups list friends --json
+  presence groups delete friends";
+const EXAMPLES_KEEP_PRESENT: &str = "\
+Examples:
+  presence keep-present lobby
+  presence keep-present lobby --group friends --state '{\"mood\":\"here\"}'
+  presence keep-present lobby --for 30 --json";
+const EXAMPLES_WATCH: &str = "\
+Examples:
+  presence watch lobby
+  presence watch lobby kitchen --group friends --observe
+  presence watch lobby --observe --json --for 60";
+const EXAMPLES_ROSTER: &str = "\
+Examples:
+  presence roster lobby
+  presence roster lobby kitchen --json";
+const EXAMPLES_PROFILES: &str = "\
+Examples:
+  presence profiles
+  presence --profile prod here-now lobby
+  PRESENCE_PROFILE=staging presence where-now --json";
+const EXAMPLES_COMPLETIONS: &str = "\
+Examples:
+  presence completions bash > ~/.local/share/bash-completion/completions/presence
+  presence completions zsh > \"${fpath[1]}/_presence\"
+  presence completions fish > ~/.config/fish/completions/presence.fish";
 
 /// `keep-present --help`.
 const KEEP_PRESENT_ABOUT: &str = "\
 Stay present on channels/groups until Ctrl-C (or --for SECONDS), then leave.
 
 Heartbeats follow every (timeout / 2 - 1) seconds, carrying --state on every channel and group
-given. Failed heartbeats are retried with backoff that closes in on the presence timeout, so
-short outages leave no gap; errors that cannot heal (such as 403) stop the command with their
-exit code. On Ctrl-C (SIGINT), SIGTERM or SIGHUP one leave is sent for everything and the
+given. Failed heartbeats are retried with jittered backoff (at least max(1 s, 5% of the
+timeout) apart, at most 8 per timeout window, Retry-After honoured up to the timeout) that
+closes in on the presence timeout, so short outages leave no gap; when the timeout passes
+without an acknowledged heartbeat, presence_lost is printed at once and retries go on. Errors
+that cannot heal (403, 402, a 400 from the service) stop the command with their exit code. On Ctrl-C (SIGINT), SIGTERM or SIGHUP one leave is sent for everything and the
 command exits 0 once it is acknowledged; a second Ctrl-C exits at once (130) without waiting.
 
 Events are printed as they come: table lines (TIME EVENT DETAILS), or one JSON document per
-line with --json: joined, heartbeat_failed, recovered, presence_at_risk, left, stopped.";
+line with --json: joined, heartbeat_failed, recovered, presence_at_risk, presence_lost, left,
+stopped. Server-provided text is printed with control characters escaped.";
 
 /// Channels (positional) and groups (`--group`), at least one of them.
 #[derive(Debug, Args)]
@@ -145,6 +259,12 @@ pub(crate) struct HereNowArgs {
     /// Index of the first occupant listed per channel.
     #[arg(long, value_name = "N")]
     pub(crate) offset: Option<u32>,
+
+    /// Every occupant: ask page after page (--limit per page, default 1000) until each
+    /// channel's list is exhausted, and print them merged (with `pages` and
+    /// `occupancy_changed` in --json).
+    #[arg(long)]
+    pub(crate) all: bool,
 }
 
 /// `where-now`.

@@ -36,7 +36,9 @@ Exit codes:
 
 Environment:
   PUBNUB_SUBSCRIBE_KEY, PUBNUB_PUBLISH_KEY, PUBNUB_SECRET_KEY, PUBNUB_AUTH_KEY,
-  PUBNUB_USER_ID, PUBNUB_ORIGIN stand in for the matching flags.";
+  PUBNUB_USER_ID, PUBNUB_ORIGIN stand in for the matching flags.
+  PRESENCE_PROFILE selects a profile (see `presence profiles --help`); PRESENCE_CONFIG names
+  the profiles file. NO_COLOR and CLICOLOR_FORCE steer --color auto.";
 
 /// The exit code for an error of `kind`.
 pub(crate) fn code(kind: ErrorKind) -> u8 {
@@ -49,24 +51,6 @@ pub(crate) fn code(kind: ErrorKind) -> u8 {
         ErrorKind::Decode => DECODE,
         ErrorKind::NotEnabled | ErrorKind::TooLarge => NOT_ENABLED,
         _ => OTHER,
-    }
-}
-
-/// The stable snake_case name of `kind` shown in error messages and `--json` errors.
-pub(crate) fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidInput => "invalid_input",
-        ErrorKind::BadRequest => "bad_request",
-        ErrorKind::AccessDenied => "access_denied",
-        ErrorKind::NotEnabled => "not_enabled",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::TooLarge => "too_large",
-        ErrorKind::TooManyRequests => "too_many_requests",
-        ErrorKind::Server => "server",
-        ErrorKind::Timeout => "timeout",
-        ErrorKind::Network => "network",
-        ErrorKind::Decode => "decode",
-        _ => "other",
     }
 }
 
@@ -95,7 +79,7 @@ mod tests {
                 HELP.contains(&format!("  {expected}  ")),
                 "{expected} undocumented"
             );
-            assert_ne!(kind_name(kind), "other");
+            assert_ne!(kind.to_string(), "other");
         }
     }
 }

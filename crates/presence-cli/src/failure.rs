@@ -1,11 +1,10 @@
 //! What a failed run reports: kind, exit code and message, on stderr as a line or as JSON,
 //! with every secret value scrubbed.
 
-use std::error::Error as _;
-
 use presence_blocking::Error;
 use serde_json::json;
 
+use crate::escape::Printable;
 use crate::exit;
 
 /// A failure to report: its kind name, exit code, message and (for service replies) status.
@@ -28,22 +27,13 @@ impl Failure {
         }
     }
 
-    /// An error from the client, with its whole source chain in the message.
+    /// An error from the client, with its whole source chain in the message (the same
+    /// `kind` and `message` as the error's own `Serialize` form).
     pub(crate) fn from_error(error: &Error) -> Self {
-        let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
-        }
         Self {
-            kind: exit::kind_name(error.kind()),
+            kind: error.kind().as_str(),
+            message: error.full_message(),
             code: exit::code(error.kind()),
-            message,
             status: error.status(),
         }
     }
@@ -69,7 +59,13 @@ impl Failure {
             }
             format!("{}\n", json!({ "error": error }))
         } else {
-            format!("presence: error [{}]: {}\n", self.kind, self.message)
+            // The message may quote the server (its `message`, names, a decode excerpt): one
+            // line, no terminal control characters.
+            format!(
+                "presence: error [{}]: {}\n",
+                self.kind,
+                Printable(&self.message)
+            )
         }
     }
 }
@@ -88,6 +84,19 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&f.render(true)).unwrap();
         assert_eq!(v["error"]["kind"], "usage");
         assert_eq!(v["error"]["exit_code"], 2);
+    }
+
+    #[test]
+    fn text_errors_carry_no_terminal_controls() {
+        let f = Failure::usage("busy\u{1b}]0;pwned\u{7}\u{1b}[2J\r\npresence: ok, all fine");
+        let line = f.render(false);
+        assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+        assert!(
+            !line.trim_end().bytes().any(|b| b < 0x20 || b == 0x7f),
+            "{line:?}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&f.render(true)).unwrap();
+        assert!(v["error"]["message"].as_str().unwrap().contains('\u{1b}'));
     }
 
     #[test]

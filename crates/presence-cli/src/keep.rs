@@ -2,17 +2,18 @@
 //! Ctrl-C (or `--for`), printing the session's events as they come, then leaves.
 
 use std::io::Write as _;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use presence_blocking::proto::{Heartbeat, Stamp};
-use presence_blocking::{Client, Error, Operation as _, SessionEvent, SessionOptions};
-use serde_json::{Value, json};
+use presence_blocking::{Client, Error, Operation as _, SessionEvent};
+use serde_json::Value;
 
 use crate::args::{KeepPresentArgs, Targets};
+use crate::escape::{Printable, escape};
 use crate::exit;
 use crate::failure::Failure;
-use crate::run::state_object;
+use crate::state_arg::state_object;
 
 /// How often the wait for events looks for Ctrl-C and the `--for` deadline.
 const TICK: Duration = Duration::from_millis(50);
@@ -31,10 +32,7 @@ pub(crate) fn run(
     let state = args.state.as_deref().map(state_object).transpose()?;
     let run_for = args.duration.map(run_for).transpose()?;
     let Targets { channels, groups } = args.targets;
-    let mut options = SessionOptions::new();
-    if let Some(seconds) = args.timeout {
-        options = options.presence_timeout(seconds);
-    }
+    let options = crate::timing::session_options(args.timeout)?;
     let mut builder = client
         .keep_present()
         .channels(channels.iter().cloned())
@@ -83,8 +81,8 @@ pub(crate) fn run(
             .collect();
         eprintln!(
             "presence: keeping {} present on {} (timeout {} s, a heartbeat every {} s); {}",
-            session.config().user_id(),
-            names.join(", "),
+            Printable(session.config().user_id()),
+            escape(&names.join(", ")),
             options.timeout_secs(),
             options.interval().as_secs(),
             run_for.map_or_else(
@@ -106,8 +104,8 @@ pub(crate) fn run(
             Some(at) => TICK.min(at - Instant::now()),
             None => TICK,
         };
-        match session.events().recv_timeout(wait) {
-            Ok(event) => {
+        match session.next_event_timeout(wait) {
+            Some(event) => {
                 outcome.note(&event);
                 if printer.print(&event).is_err() {
                     // Nobody reads the events any more (stdout closed): leave, exit 1.
@@ -115,8 +113,8 @@ pub(crate) fn run(
                     break;
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            None if session.is_finished() => break,
+            None => {}
         }
     }
 
@@ -201,7 +199,7 @@ impl<'a> Printer<'a> {
         let elapsed = now.duration_since(self.started);
         let mut out = std::io::stdout().lock();
         if self.json {
-            let mut doc = event_json(event, now, self.secrets);
+            let mut doc = event_json(event, self.secrets);
             if let Some(map) = doc.as_object_mut() {
                 map.insert("elapsed_ms".to_owned(), (elapsed.as_millis() as u64).into());
             }
@@ -220,78 +218,34 @@ impl<'a> Printer<'a> {
     }
 }
 
-/// The `--json` line of an event (without `elapsed_ms`).
-fn event_json(event: &SessionEvent, now: Instant, secrets: &[&str]) -> Value {
-    let error = |e: &Option<Error>| e.as_ref().map(|e| error_json(e, secrets));
-    match event {
-        SessionEvent::Joined { channels, groups } => json!({
-            "event": "joined",
-            "channels": channels,
-            "groups": groups,
-        }),
-        SessionEvent::HeartbeatFailed {
-            error,
-            failures,
-            next_attempt_at,
-        } => json!({
-            "event": "heartbeat_failed",
-            "failures": failures,
-            "retry_in_ms": next_attempt_at.saturating_duration_since(now).as_millis() as u64,
-            "error": error_json(error, secrets),
-        }),
-        SessionEvent::Recovered {
-            failures,
-            presence_lost,
-        } => json!({
-            "event": "recovered",
-            "failures": failures,
-            "presence_lost": presence_lost,
-        }),
-        SessionEvent::PresenceAtRisk { deadline } => json!({
-            "event": "presence_at_risk",
-            "deadline_in_ms": signed_millis(*deadline, now),
-        }),
-        SessionEvent::Left {
-            channels,
-            groups,
-            error: e,
-        } => json!({
-            "event": "left",
-            "channels": channels,
-            "groups": groups,
-            "error": error(e),
-        }),
-        SessionEvent::Stopped { error: e } => json!({
-            "event": "stopped",
-            "error": error(e),
-        }),
-        other => json!({ "event": "other", "debug": format!("{other:?}") }),
+/// The `--json` line of an event (without `elapsed_ms`): the library's own `Serialize` form
+/// of [`SessionEvent`], with secrets scrubbed from an error's message.
+fn event_json(event: &SessionEvent, secrets: &[&str]) -> Value {
+    let mut doc = serde_json::to_value(event).unwrap_or(Value::Null);
+    if let Some(Value::String(message)) = doc
+        .get_mut("error")
+        .and_then(|error| error.get_mut("message"))
+    {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            *message = message.replace(secret, "[redacted]");
+        }
     }
-}
-
-/// `{"kind", "message", "status"}` of an error in an event, with secrets scrubbed.
-fn error_json(error: &Error, secrets: &[&str]) -> Value {
-    let failure = Failure::from_error(error).scrub(secrets);
-    json!({
-        "kind": failure.kind,
-        "message": failure.message,
-        "status": failure.status,
-    })
+    doc
 }
 
 /// The table line of an event: its name and details.
 fn event_text(event: &SessionEvent, now: Instant, secrets: &[&str]) -> (&'static str, String) {
     let error = |e: &Error| {
         let failure = Failure::from_error(e).scrub(secrets);
-        format!("error=[{}] {}", failure.kind, failure.message)
+        format!("error=[{}] {}", failure.kind, Printable(&failure.message))
     };
     let names = |channels: &[String], groups: &[String]| {
         let mut parts = Vec::new();
         if !channels.is_empty() {
-            parts.push(format!("channels={}", channels.join(",")));
+            parts.push(format!("channels={}", escape(&channels.join(","))));
         }
         if !groups.is_empty() {
-            parts.push(format!("groups={}", groups.join(",")));
+            parts.push(format!("groups={}", escape(&groups.join(","))));
         }
         parts.join(" ")
     };
@@ -323,6 +277,13 @@ fn event_text(event: &SessionEvent, now: Instant, secrets: &[&str]) -> (&'static
                 signed_millis(*deadline, now) as f64 / 1000.0
             ),
         ),
+        SessionEvent::PresenceLost { since } => (
+            "presence_lost",
+            format!(
+                "lost_for={:.3}s",
+                now.saturating_duration_since(*since).as_secs_f64()
+            ),
+        ),
         SessionEvent::Left {
             channels,
             groups,
@@ -337,7 +298,7 @@ fn event_text(event: &SessionEvent, now: Instant, secrets: &[&str]) -> (&'static
         SessionEvent::Stopped { error: e } => {
             ("stopped", e.as_ref().map(error).unwrap_or_default())
         }
-        other => ("other", format!("{other:?}")),
+        other => ("other", escape(&format!("{other:?}")).into_owned()),
     }
 }
 

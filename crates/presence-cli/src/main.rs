@@ -2,20 +2,27 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod color;
+mod completions;
+mod escape;
 mod exit;
 mod failure;
 mod keep;
+mod profiles;
 mod report;
 mod run;
+mod state_arg;
 mod table;
+mod timing;
+mod watch;
 
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
-use crate::args::Cli;
+use crate::args::{Cli, ColorChoice, Command};
 use crate::failure::Failure;
 use crate::report::Report;
 
@@ -23,12 +30,27 @@ fn main() -> ExitCode {
     let raw: Vec<OsString> = std::env::args_os().collect();
     // Known before parsing, so that even usage errors come out as JSON when asked.
     let json = raw.iter().any(|a| a == "--json");
-    let cli = match Cli::try_parse_from(&raw) {
+    let color = color::from_raw_args(&raw);
+    let parsed = Cli::command()
+        .color(color::for_clap(color))
+        .try_get_matches_from(&raw)
+        .and_then(|mut matches| Cli::from_arg_matches_mut(&mut matches));
+    let mut cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return clap_error(&e, json),
     };
     if cli.global.verbose {
-        init_logging();
+        init_logging(cli.global.color);
+    }
+    // Commands that need no keys.
+    match &cli.command {
+        Command::Profiles | Command::Completions(_) => {
+            return finish(run::command_without_client(cli.command), json, &[]);
+        }
+        _ => {}
+    }
+    if let Err(failure) = profiles::apply(&mut cli.global) {
+        return report_failure(&failure, json);
     }
     let secrets = [
         cli.global.secret_key.clone().unwrap_or_default(),
@@ -38,24 +60,25 @@ fn main() -> ExitCode {
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let outcome = run::client(&cli.global)
         .and_then(|client| run::command(&client, cli.command, json, &secrets));
+    finish(outcome, json, &secrets)
+}
+
+/// Prints the report (or the failure) and picks the exit code.
+fn finish(outcome: Result<Report, Failure>, json: bool, secrets: &[&str]) -> ExitCode {
     match outcome {
         Ok(Report::Streamed) => ExitCode::from(exit::OK),
         Ok(report) => {
-            let text = if json {
-                format!("{}\n", report.json())
-            } else {
-                report.table()
-            };
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
+            // Streamed: a large here now is never rendered whole in memory.
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            match report
+                .write(json, &mut stdout)
                 .and_then(|()| stdout.flush())
             {
                 Ok(()) => ExitCode::from(exit::OK),
                 Err(_) => ExitCode::from(exit::OTHER),
             }
         }
-        Err(failure) => report_failure(&failure.scrub(&secrets), json),
+        Err(failure) => report_failure(&failure.scrub(secrets), json),
     }
 }
 
@@ -66,13 +89,11 @@ fn clap_error(error: &clap::Error, json: bool) -> ExitCode {
         return ExitCode::from(exit::OK);
     }
     if json {
+        // The whole text (what is missing or wrong, the usage line, the hint), without the
+        // leading `error: ` and without styling.
         let message = error.render().to_string();
-        let first = message
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ");
-        return report_failure(&Failure::usage(first), true);
+        let message = message.trim().trim_start_matches("error: ");
+        return report_failure(&Failure::usage(message), true);
     }
     let _ = error.print();
     ExitCode::from(exit::USAGE)
@@ -85,11 +106,13 @@ fn report_failure(failure: &Failure, json: bool) -> ExitCode {
 
 /// `--verbose`: this program's and the client's debug events to stderr. The client logs the
 /// path only, never the query (where the auth token and signature travel); ureq's own logging
-/// stays at warnings.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::new("warn,presence_blocking=debug");
+/// stays at warnings. Coloured as `--color` says (by default only on a terminal).
+fn init_logging(color: ColorChoice) {
+    let filter =
+        tracing_subscriber::EnvFilter::new("warn,presence_proto=debug,presence_blocking=debug");
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(color::stderr(color))
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

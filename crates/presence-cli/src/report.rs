@@ -1,12 +1,22 @@
-//! What a successful call printed: one JSON document (`--json`, stable field names documented
-//! in the README) or a readable table.
+//! What a successful call printed: one JSON document (`--json`) or a readable table.
+//!
+//! The JSON documents are the library's own `serde` forms of the results (`HereNowResult`,
+//! `WhereNowResult`, …), so a script reading `presence … --json` and a program serialising a
+//! result see the same fields. Where the CLI knows more than the result says (whose state,
+//! which operation), it adds those fields beside the result's own (`user_id`, `ok`,
+//! `operation`); the README lists every document.
 
+use presence_blocking::proto::{HereNowAllPages, LeaveResult};
 use presence_blocking::{
     GetStateResult, GroupChannels, HereNowResult, SetStateResult, WhereNowResult,
 };
-use serde_json::{Value, json};
+use std::io::{self, Write};
 
-use crate::table::Table;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::escape::escaped_width;
+use crate::table::{Table, write_row};
 
 /// The result of one subcommand.
 #[derive(Debug)]
@@ -16,13 +26,20 @@ pub(crate) enum Report {
         result: HereNowResult,
         with_state: bool,
     },
+    /// `here-now --all`.
+    HereNowAll {
+        all: HereNowAllPages,
+        with_state: bool,
+    },
     /// `where-now`.
     WhereNow {
         user_id: String,
         result: WhereNowResult,
     },
-    /// `heartbeat`, `leave`, `groups add|remove|delete`: acknowledged.
+    /// `heartbeat`, `groups add|remove|delete`: acknowledged.
     Done { operation: &'static str },
+    /// `leave`: acknowledged, with the reply's `action`.
+    Left { result: LeaveResult },
     /// `set-state`.
     SetState {
         user_id: String,
@@ -35,61 +52,113 @@ pub(crate) enum Report {
     },
     /// `groups list`.
     GroupChannels(GroupChannels),
-    /// `keep-present`: everything was printed while it ran.
+    /// `profiles`.
+    Profiles(crate::profiles::Listing),
+    /// `keep-present`, `completions`: everything was printed while it ran.
     Streamed,
+}
+
+/// A result with the user it is about beside its own fields.
+#[derive(Serialize)]
+struct AboutUser<'a, T> {
+    user_id: &'a str,
+    #[serde(flatten)]
+    result: &'a T,
+}
+
+/// An acknowledgement: `{"ok": true, "operation": …}` and the result's own fields.
+#[derive(Serialize)]
+struct Acknowledged<'a, T> {
+    ok: bool,
+    operation: &'a str,
+    #[serde(flatten)]
+    result: &'a T,
 }
 
 impl Report {
     /// The `--json` document.
     pub(crate) fn json(&self) -> Value {
-        match self {
-            Self::HereNow { result, .. } => json!({
-                "total_channels": result.total_channels,
-                "total_occupancy": result.total_occupancy,
-                "channels": result.channels.iter().map(|c| json!({
-                    "name": c.name,
-                    "occupancy": c.occupancy,
-                    "occupants_listed": c.occupants_listed,
-                    "occupants": c.occupants.iter().map(|u| json!({
-                        "user_id": u.user_id,
-                        "state": u.state,
-                    })).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
+        let value = match self {
+            Self::HereNow { result, .. } => serde_json::to_value(result),
+            Self::HereNowAll { all, .. } => serde_json::to_value(all),
+            Self::WhereNow { user_id, result } => {
+                serde_json::to_value(AboutUser { user_id, result })
+            }
+            Self::Done { operation } => serde_json::to_value(Acknowledged {
+                ok: true,
+                operation,
+                result: &serde_json::Map::new(),
             }),
-            Self::WhereNow { user_id, result } => json!({
-                "user_id": user_id,
-                "channels": result.channels,
+            Self::Left { result } => serde_json::to_value(Acknowledged {
+                ok: true,
+                operation: "leave",
+                result,
             }),
-            Self::Done { operation } => json!({ "ok": true, "operation": operation }),
-            Self::SetState { user_id, result } => json!({
-                "user_id": user_id,
-                "state": result.state,
-            }),
-            Self::GetState { user_id, result } => json!({
-                "user_id": result.user_id.as_deref().unwrap_or(user_id),
-                "channels": result.channels.iter().map(|c| json!({
-                    "channel": c.channel,
-                    "state": c.state,
-                })).collect::<Vec<_>>(),
-            }),
-            Self::GroupChannels(result) => json!({
-                "group": result.group,
-                "channels": result.channels,
-            }),
-            Self::Streamed => Value::Null,
+            Self::SetState { user_id, result } => {
+                serde_json::to_value(AboutUser { user_id, result })
+            }
+            Self::GetState { user_id, result } => {
+                let mut result = result.clone();
+                result.user_id.get_or_insert_with(|| user_id.clone());
+                serde_json::to_value(result)
+            }
+            Self::GroupChannels(result) => serde_json::to_value(result),
+            Self::Profiles(listing) => serde_json::to_value(listing),
+            Self::Streamed => Ok(Value::Null),
+        };
+        // Serialising plain data into a `Value` cannot fail.
+        value.unwrap_or(Value::Null)
+    }
+
+    /// Writes the report to `out`, streamed: a here now of a million occupants is written
+    /// row by row (or element by element in JSON), never built as a whole document in memory.
+    pub(crate) fn write(&self, json: bool, out: &mut dyn Write) -> io::Result<()> {
+        match (self, json) {
+            (Self::HereNow { result, .. }, true) => {
+                serde_json::to_writer(&mut *out, result)?;
+                out.write_all(b"\n")
+            }
+            (Self::HereNowAll { all, .. }, true) => {
+                serde_json::to_writer(&mut *out, all)?;
+                out.write_all(b"\n")
+            }
+            (Self::HereNow { result, with_state }, false) => {
+                write_here_now_table(result, *with_state, out)
+            }
+            (Self::HereNowAll { all, with_state }, false) => {
+                write_here_now_table(&all.result, *with_state, out)?;
+                writeln!(out, "pages: {}", all.pages)?;
+                if all.occupancy_changed {
+                    writeln!(
+                        out,
+                        "note: total occupancy changed from {} to {} while paging",
+                        all.first_total_occupancy, all.result.total_occupancy
+                    )?;
+                }
+                Ok(())
+            }
+            (_, true) => writeln!(out, "{}", self.json()),
+            (_, false) => out.write_all(self.table().as_bytes()),
         }
     }
 
     /// The human-readable rendering.
     pub(crate) fn table(&self) -> String {
         match self {
-            Self::HereNow { result, with_state } => here_now_table(result, *with_state),
+            Self::HereNow { .. } | Self::HereNowAll { .. } => {
+                let mut out = Vec::new();
+                // Writing to a Vec cannot fail.
+                let _ = self.write(false, &mut out);
+                String::from_utf8_lossy(&out).into_owned()
+            }
             Self::WhereNow { user_id, result } => list_or_none(
                 "CHANNEL",
                 &result.channels,
                 &format!("{user_id} is on no channel"),
             ),
             Self::Done { operation } => format!("ok: {operation}\n"),
+            Self::Left { .. } => "ok: leave\n".to_owned(),
+            Self::Profiles(listing) => listing.table(),
             Self::SetState { user_id, result } => {
                 let mut t = Table::new(&["USER", "STATE"]);
                 t.row(vec![user_id.clone(), result.state.to_string()]);
@@ -117,7 +186,13 @@ impl Report {
     }
 }
 
-fn here_now_table(result: &HereNowResult, with_state: bool) -> String {
+/// The here now table, written row by row after one pass to size the columns (the last
+/// column, user or state, needs no width).
+fn write_here_now_table(
+    result: &HereNowResult,
+    with_state: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let listed = result.channels.iter().any(|c| c.occupants_listed);
     let mut headers = vec!["CHANNEL", "OCCUPANCY"];
     if listed {
@@ -126,32 +201,45 @@ fn here_now_table(result: &HereNowResult, with_state: bool) -> String {
             headers.push("STATE");
         }
     }
-    let mut t = Table::new(&headers);
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for channel in &result.channels {
-        let lead = || vec![channel.name.clone(), channel.occupancy.to_string()];
+        widths[0] = widths[0].max(escaped_width(&channel.name));
+        widths[1] = widths[1].max(channel.occupancy.to_string().len());
+        if listed && with_state {
+            for user in &channel.occupants {
+                widths[2] = widths[2].max(escaped_width(&user.user_id));
+            }
+        }
+    }
+    write_row(out, &widths, &headers)?;
+    let mut state = String::new();
+    for channel in &result.channels {
+        let occupancy = channel.occupancy.to_string();
         if !listed || channel.occupants.is_empty() {
-            t.row(lead());
+            write_row(out, &widths, &[&channel.name, &occupancy])?;
             continue;
         }
         for user in &channel.occupants {
-            let mut row = lead();
-            row.push(user.user_id.clone());
             if with_state {
-                row.push(
-                    user.state
-                        .as_ref()
-                        .map(Value::to_string)
-                        .unwrap_or_default(),
-                );
+                state.clear();
+                if let Some(value) = &user.state {
+                    // Compact JSON; its strings are escaped again by `write_row`.
+                    state = value.to_string();
+                }
+                write_row(
+                    out,
+                    &widths,
+                    &[&channel.name, &occupancy, &user.user_id, &state],
+                )?;
+            } else {
+                write_row(out, &widths, &[&channel.name, &occupancy, &user.user_id])?;
             }
-            t.row(row);
         }
     }
-    format!(
-        "{}total: {} channel(s), {} occupant(s)\n",
-        t.render(),
-        result.total_channels,
-        result.total_occupancy
+    writeln!(
+        out,
+        "total: {} channel(s), {} occupant(s)",
+        result.total_channels, result.total_occupancy
     )
 }
 
@@ -168,13 +256,77 @@ fn list_or_none(header: &str, items: &[String], none: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn leave_reports_the_action_as_the_library_serialises_it() {
+        let result: LeaveResult = serde_json::from_value(json!({"action": "leave"})).unwrap();
+        let r = Report::Left { result };
+        assert_eq!(
+            r.json(),
+            json!({"ok": true, "operation": "leave", "action": "leave"})
+        );
+        assert_eq!(r.table(), "ok: leave\n");
+    }
+
+    #[test]
+    fn results_print_their_library_serde_form() {
+        let result = here();
+        let r = Report::HereNow {
+            result: result.clone(),
+            with_state: false,
+        };
+        assert_eq!(r.json(), serde_json::to_value(&result).unwrap());
+    }
 
     #[test]
     fn done_reports() {
         let r = Report::Done { operation: "leave" };
         assert_eq!(r.json(), json!({"ok": true, "operation": "leave"}));
         assert_eq!(r.table(), "ok: leave\n");
+    }
+
+    fn here() -> HereNowResult {
+        let body = br#"{"status":200,"message":"OK","service":"Presence","payload":{"total_channels":2,"total_occupancy":2,
+            "channels":{"lobby":{"occupancy":2,"uuids":[{"uuid":"alice","state":{"m":"\u001b[2J"}},{"uuid":"b\u001b]0;x\u0007\r\nob"}]},
+            "quiet\u009b":{"occupancy":0,"uuids":[]}}}}"#;
+        let reply = presence_proto::http::Response::builder()
+            .status(200)
+            .body(&body[..])
+            .unwrap();
+        presence_proto::Operation::parse(
+            &presence_proto::HereNow::new().channels(["lobby", "quiet"]),
+            reply,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn here_now_streams_the_same_json_and_an_escaped_table() {
+        let report = Report::HereNow {
+            result: here(),
+            with_state: true,
+        };
+        let mut streamed = Vec::new();
+        report.write(true, &mut streamed).unwrap();
+        let streamed: Value = serde_json::from_slice(&streamed).unwrap();
+        assert_eq!(streamed, report.json());
+        let table = report.table();
+        assert!(
+            !table.bytes().any(|b| (b < 0x20 && b != b'\n') || b == 0x7f),
+            "{table:?}"
+        );
+        assert!(!table.contains('\u{9b}'), "{table:?}");
+        assert_eq!(
+            table,
+            "CHANNEL      OCCUPANCY  USER                    STATE\n\
+             lobby        2          alice                   {\"m\":\"\\u001b[2J\"}\n\
+             lobby        2          b\\u{1b}]0;x\\u{7}\\r\\nob\n\
+             quiet\\u{9b}  0\n\
+             total: 2 channel(s), 2 occupant(s)\n"
+        );
     }
 
     #[test]

@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use presence_blocking::proto::{
-    AddChannelsToGroup, DeleteGroup, Heartbeat, Leave, RemoveChannelsFromGroup,
+    AddChannelsToGroup, DeleteGroup, Heartbeat, RemoveChannelsFromGroup,
 };
 use presence_blocking::{Client, Config, Operation as _};
-use serde_json::Value;
 
 use crate::args::{Command, Global, GroupsCommand, Targets};
 use crate::failure::Failure;
 use crate::report::Report;
+use crate::state_arg::state_object;
 
 /// Builds the client from the global options.
 pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
@@ -40,10 +40,13 @@ pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
         .ok()
         .filter(|t| !t.is_zero())
         .ok_or_else(|| Failure::usage("--request-timeout must be a positive number of seconds"))?;
-    Client::builder(config)
-        .request_timeout(timeout)
-        .build()
-        .map_err(|e| Failure::from_error(&e))
+    let mut client = Client::builder(config).request_timeout(timeout);
+    if let Some(path) = &global.cacert {
+        let pem = std::fs::read(path)
+            .map_err(|e| Failure::usage(format!("cannot read --cacert {}: {e}", path.display())))?;
+        client = client.add_root_certificate(pem);
+    }
+    client.build().map_err(|e| Failure::from_error(&e))
 }
 
 fn required<'a>(value: Option<&'a str>, flag: &str, env: &str) -> Result<&'a str, Failure> {
@@ -52,6 +55,15 @@ fn required<'a>(value: Option<&'a str>, flag: &str, env: &str) -> Result<&'a str
         _ => Err(Failure::usage(format!(
             "missing {flag}: pass it or set {env}"
         ))),
+    }
+}
+
+/// Runs a subcommand that needs no client (`profiles`, `completions`).
+pub(crate) fn command_without_client(command: Command) -> Result<Report, Failure> {
+    match command {
+        Command::Profiles => crate::profiles::list(),
+        Command::Completions(args) => crate::completions::run(args.shell),
+        _ => Err(Failure::usage("this command needs a client")),
     }
 }
 
@@ -77,6 +89,13 @@ pub(crate) fn command(
             }
             if let Some(offset) = args.offset {
                 call = call.offset(offset);
+            }
+            if args.all {
+                let all = call.all_pages().map_err(failed)?;
+                return Ok(Report::HereNowAll {
+                    all,
+                    with_state: args.state,
+                });
             }
             let result = call.call().map_err(failed)?;
             Ok(Report::HereNow {
@@ -116,15 +135,13 @@ pub(crate) fn command(
             })
         }
         Command::Leave(targets) => {
-            client
+            let result = client
                 .leave()
                 .channels(targets.channels)
                 .groups(targets.groups)
                 .call()
                 .map_err(failed)?;
-            Ok(Report::Done {
-                operation: Leave::NAME,
-            })
+            Ok(Report::Left { result })
         }
         Command::SetState(args) => {
             let state = state_object(&args.state)?;
@@ -158,6 +175,13 @@ pub(crate) fn command(
         Command::KeepPresent(args) => {
             crate::keep::run(client, args, json, secrets).map(|()| Report::Streamed)
         }
+        Command::Watch(args) => crate::watch::watch(client, args, json).map(|()| Report::Streamed),
+        Command::Roster(args) => {
+            crate::watch::roster(client, args, json).map(|()| Report::Streamed)
+        }
+        // Answered before a client is built (see `main`).
+        Command::Profiles => crate::profiles::list(),
+        Command::Completions(args) => crate::completions::run(args.shell),
     }
 }
 
@@ -195,35 +219,5 @@ fn group_command(client: &Client, command: GroupsCommand) -> Result<Report, Fail
                 operation: DeleteGroup::NAME,
             })
         }
-    }
-}
-
-/// Parses a `--state` value, which must be a JSON object.
-pub(crate) fn state_object(text: &str) -> Result<Value, Failure> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(value @ Value::Object(_)) => Ok(value),
-        Ok(_) => Err(Failure::usage(
-            "--state must be a JSON object, like {\"mood\":\"happy\"}",
-        )),
-        Err(e) => Err(Failure::usage(format!("--state is not valid JSON: {e}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_must_be_a_json_object() {
-        assert!(state_object(r#"{"a":1}"#).is_ok());
-        let not_json = state_object("{a:1}").unwrap_err();
-        assert_eq!(not_json.code, 2);
-        assert!(
-            not_json.message.contains("not valid JSON"),
-            "{}",
-            not_json.message
-        );
-        let not_object = state_object("[1]").unwrap_err();
-        assert!(not_object.message.contains("JSON object"));
     }
 }

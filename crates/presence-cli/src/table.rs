@@ -1,4 +1,9 @@
-//! A minimal left-aligned text table: columns two spaces apart, the last one unpadded.
+//! A minimal left-aligned text table: columns two spaces apart, the last one unpadded. Every
+//! cell is escaped (see [`crate::escape`]): table cells are server text.
+
+use std::io::{self, Write};
+
+use crate::escape::{Printable, escape, escaped_width};
 
 /// Rows of cells under a header.
 #[derive(Debug)]
@@ -14,9 +19,17 @@ impl Table {
         }
     }
 
-    /// Appends a row (missing cells render empty).
+    /// Appends a row (missing cells render empty), escaping its cells.
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| match escape(&c) {
+                    std::borrow::Cow::Borrowed(_) => c,
+                    std::borrow::Cow::Owned(escaped) => escaped,
+                })
+                .collect(),
+        );
     }
 
     /// Whether only the header is there.
@@ -53,6 +66,29 @@ impl Table {
     }
 }
 
+/// Writes one row of a streamed table: each cell escaped, padded to `widths` (the last cell
+/// unpadded), trailing blanks trimmed. `widths` are escaped widths (see
+/// [`escaped_width`]); a row with fewer cells leaves the rest empty.
+pub(crate) fn write_row(out: &mut dyn Write, widths: &[usize], cells: &[&str]) -> io::Result<()> {
+    let last = cells.iter().rposition(|c| !c.is_empty());
+    for (i, cell) in cells.iter().enumerate() {
+        if Some(i) > last {
+            break;
+        }
+        write!(out, "{}", Printable(cell))?;
+        if Some(i) != last {
+            let pad = widths
+                .get(i)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(escaped_width(cell))
+                + 2;
+            write!(out, "{:pad$}", "")?;
+        }
+    }
+    out.write_all(b"\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +100,15 @@ mod tests {
         t.row(vec!["a".into(), "1".into()]);
         t.row(vec!["lobby-é".into(), "20".into()]);
         assert_eq!(t.render(), "CHANNEL  N\na        1\nlobby-é  20\n");
+    }
+
+    #[test]
+    fn cells_are_escaped() {
+        let mut t = Table::new(&["USER"]);
+        t.row(vec!["\u{1b}[2Jbob\r\n".into()]);
+        assert_eq!(t.render(), "USER\n\\u{1b}[2Jbob\\r\\n\n");
+        let mut out = Vec::new();
+        write_row(&mut out, &[4, 3], &["a\u{7}", "b", ""]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a\\u{7}  b\n");
     }
 }

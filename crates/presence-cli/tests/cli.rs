@@ -237,7 +237,10 @@ fn presence_subcommands_table_and_json() {
 
     // leave.
     let out = run(&mut presence(&emu), &["leave", "hall", "--json"], 0);
-    assert_eq!(stdout_json(&out), json!({"ok": true, "operation": "leave"}));
+    assert_eq!(
+        stdout_json(&out),
+        json!({"ok": true, "operation": "leave", "action": "leave"})
+    );
     assert!(emu.occupants("sub-c-cli", "hall").is_empty());
 }
 

@@ -13,8 +13,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConnLimits, KeysetOptions};
 use crate::faults::{FaultRule, Faults};
 use crate::handle::{BackgroundEmulator, EmulatorHandle};
+use crate::interval::EventOptions;
 use crate::server;
 use crate::shared::Shared;
+use crate::tls::TlsIdentity;
+use tokio_rustls::TlsAcceptor;
 
 /// Builds and starts an emulator. Every option has a default, so
 /// `EmulatorBuilder::new().start().await` is a working server on a free loopback port.
@@ -50,6 +53,8 @@ pub struct EmulatorBuilder {
     gzip_threshold: usize,
     sweep_interval: Duration,
     limits: ConnLimits,
+    events: EventOptions,
+    tls: Option<TlsIdentity>,
 }
 
 impl Default for EmulatorBuilder {
@@ -77,6 +82,8 @@ impl EmulatorBuilder {
             gzip_threshold: 1024,
             sweep_interval: Duration::from_secs(1),
             limits: ConnLimits::default(),
+            events: EventOptions::default(),
+            tls: None,
         }
     }
 
@@ -158,6 +165,92 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Above this occupancy a channel is in interval mode: joins, leaves and timeouts are
+    /// no longer announced one by one, one `interval` event per
+    /// [`presence_interval`](Self::presence_interval) carries the occupancy instead
+    /// (default 20).
+    pub fn announce_max(mut self, occupancy: usize) -> Self {
+        self.events.announce_max = occupancy;
+        self
+    }
+
+    /// Seconds (of [`timeout_unit`](Self::timeout_unit)) between interval events of a
+    /// channel in interval mode (default 10).
+    pub fn presence_interval(mut self, secs: u32) -> Self {
+        self.events.interval_secs = secs.max(1);
+        self
+    }
+
+    /// Whether interval events carry the `join`, `leave` and `timeout` arrays of the
+    /// changes since the previous one (default `false`).
+    pub fn presence_deltas(mut self, enabled: bool) -> Self {
+        self.events.deltas = enabled;
+        self
+    }
+
+    /// Interval payloads longer than this (with their arrays) carry
+    /// `"here_now_refresh":true` instead of the arrays (default 30 000).
+    pub fn here_now_refresh_bytes(mut self, bytes: usize) -> Self {
+        self.events.refresh_bytes = bytes;
+        self
+    }
+
+    /// Seconds (of [`timeout_unit`](Self::timeout_unit), real time) a subscribe long-poll
+    /// is held when no event arrives, before it answers with no messages and a new cursor
+    /// (default 280).
+    pub fn subscribe_hold_secs(mut self, secs: u32) -> Self {
+        self.events.hold_secs = secs;
+        self
+    }
+
+    /// At most this many presence events are buffered per subscribe key for subscribers
+    /// coming back with an older cursor (default 100 000; events also leave the buffer
+    /// after 300 seconds of [`timeout_unit`](Self::timeout_unit)).
+    pub fn event_buffer(mut self, max_events: usize) -> Self {
+        self.events.max_events = max_events.max(1);
+        self
+    }
+
+    /// Serves HTTPS with this certificate and key instead of plain HTTP (the handle's
+    /// `origin()` then starts with `https://`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use presence_emulator::{EmulatorBuilder, TlsIdentity};
+    /// let identity = TlsIdentity::self_signed(["localhost", "127.0.0.1"])?;
+    /// let emulator = EmulatorBuilder::new().tls(identity).start().await?;
+    /// assert!(emulator.origin().starts_with("https://127.0.0.1:"));
+    /// assert!(emulator.certificate_pem().is_some());
+    /// # emulator.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
+    /// The certificate (PEM) that will be served, when [`tls`](Self::tls) was set.
+    ///
+    /// ```
+    /// let builder = presence_emulator::EmulatorBuilder::new();
+    /// assert!(builder.tls_certificate_pem().is_none());
+    /// ```
+    pub fn tls_certificate_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(TlsIdentity::certificate_pem)
+    }
+
+    /// The acceptor and the served certificate, when serving HTTPS.
+    fn take_tls(&mut self) -> io::Result<(Option<TlsAcceptor>, Option<Arc<str>>)> {
+        match self.tls.take() {
+            None => Ok((None, None)),
+            Some(identity) => Ok((
+                Some(identity.acceptor()?),
+                Some(Arc::from(identity.certificate_pem())),
+            )),
+        }
+    }
+
     fn into_parts(self) -> (SocketAddr, Arc<Shared>, Duration) {
         let faults = Faults::default();
         for rule in self.faults {
@@ -173,6 +266,7 @@ impl EmulatorBuilder {
             admin_enabled: self.admin_enabled,
             gzip_threshold: self.gzip_threshold,
             limits: self.limits,
+            events: self.events,
         };
         (
             self.listen,
@@ -187,14 +281,15 @@ impl EmulatorBuilder {
     }
 
     /// Binds and starts serving on the current tokio runtime.
-    pub async fn start(self) -> io::Result<EmulatorHandle> {
+    pub async fn start(mut self) -> io::Result<EmulatorHandle> {
+        let (tls, certificate) = self.take_tls()?;
         let (listen, shared, sweep) = self.into_parts();
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = watch::channel(false);
-        let task = tokio::spawn(server::run(listener, Arc::clone(&shared), rx, sweep));
+        let task = tokio::spawn(server::run(listener, Arc::clone(&shared), rx, sweep, tls));
         tracing::info!(%addr, "presence emulator listening");
-        Ok(EmulatorHandle::new(addr, shared, tx, task))
+        Ok(EmulatorHandle::new(addr, shared, tx, task).with_certificate(certificate))
     }
 
     /// Binds, then serves from a thread with its own tokio runtime; for blocking code.
@@ -207,7 +302,8 @@ impl EmulatorBuilder {
     /// emulator.shutdown();
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn start_in_background(self) -> io::Result<BackgroundEmulator> {
+    pub fn start_in_background(mut self) -> io::Result<BackgroundEmulator> {
+        let (tls, certificate) = self.take_tls()?;
         let (listen, shared, sweep) = self.into_parts();
         let std_listener = std::net::TcpListener::bind(listen)?;
         std_listener.set_nonblocking(true)?;
@@ -239,7 +335,7 @@ impl EmulatorBuilder {
                         }
                     };
                     let _ = ready_tx.send(Ok(()));
-                    server::run(listener, thread_shared, rx, sweep).await;
+                    server::run(listener, thread_shared, rx, sweep, tls).await;
                 });
             })?;
         match ready_rx.recv() {
@@ -248,6 +344,6 @@ impl EmulatorBuilder {
             Err(_) => return Err(io::Error::other("emulator thread ended before starting")),
         }
         tracing::info!(%addr, "presence emulator listening (background thread)");
-        Ok(BackgroundEmulator::new(addr, shared, tx, thread))
+        Ok(BackgroundEmulator::new(addr, shared, tx, thread).with_certificate(certificate))
     }
 }

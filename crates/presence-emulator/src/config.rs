@@ -279,6 +279,7 @@ pub(crate) struct Config {
     pub(crate) admin_enabled: bool,
     pub(crate) gzip_threshold: usize,
     pub(crate) limits: ConnLimits,
+    pub(crate) events: crate::interval::EventOptions,
 }
 
 /// Per-connection limits against slow or abusive clients.

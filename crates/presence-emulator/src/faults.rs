@@ -63,6 +63,16 @@ pub enum FaultAction {
         /// Total body size after padding.
         to_bytes: usize,
     },
+    /// Subscribe only: the next reply carrying events sends its last event twice (same
+    /// `p.t`), as seen live. Other operations answer normally.
+    DuplicateEvent,
+    /// Subscribe only: the reply switches to region `region` and moves its cursor back
+    /// before its last event, so the next poll delivers that event again (a region change
+    /// as recorded live). Other operations answer normally.
+    RegionChange {
+        /// The new region (`t.r`).
+        region: u32,
+    },
 }
 
 /// One fault rule. Build it from an action, then narrow it down.
@@ -146,6 +156,17 @@ impl FaultRule {
     /// Pad the body to `to_bytes` bytes.
     pub fn pad_to(to_bytes: usize) -> Self {
         Self::new(FaultAction::Pad { to_bytes })
+    }
+
+    /// Subscribe: send the last event of the next reply twice (same `p.t`).
+    pub fn duplicate_event() -> Self {
+        Self::new(FaultAction::DuplicateEvent)
+    }
+
+    /// Subscribe: switch the reply to `region` with its cursor moved back, so that its last
+    /// event is delivered again by the next poll.
+    pub fn region_change(region: u32) -> Self {
+        Self::new(FaultAction::RegionChange { region })
     }
 
     /// Wait `delay` before the headers, then answer normally (state changes as usual).
@@ -235,6 +256,8 @@ impl FaultRule {
             || matches!(
                 self.action,
                 FaultAction::None
+                    | FaultAction::DuplicateEvent
+                    | FaultAction::RegionChange { .. }
                     | FaultAction::Truncate { .. }
                     | FaultAction::Stall { .. }
                     | FaultAction::InvalidJson
@@ -244,7 +267,11 @@ impl FaultRule {
 
     /// Whether the request may change state.
     pub(crate) fn mutates(&self) -> bool {
-        self.pass_through || self.action == FaultAction::None
+        self.pass_through
+            || matches!(
+                self.action,
+                FaultAction::None | FaultAction::DuplicateEvent | FaultAction::RegionChange { .. }
+            )
     }
 
     /// The real-time delay before the headers.
@@ -457,7 +484,11 @@ pub(crate) fn shape(
             }
             Wire::encode(reply, accepts_gzip, gzip_threshold)
         }
-        FaultAction::None | FaultAction::Truncate { .. } | FaultAction::Stall { .. } => {
+        FaultAction::None
+        | FaultAction::DuplicateEvent
+        | FaultAction::RegionChange { .. }
+        | FaultAction::Truncate { .. }
+        | FaultAction::Stall { .. } => {
             Wire::encode(reply.unwrap_or_else(fallback), accepts_gzip, gzip_threshold)
         }
     };
@@ -561,6 +592,10 @@ enum ActionJson {
     Pad {
         to_bytes: usize,
     },
+    Duplicate,
+    RegionChange {
+        region: Option<u32>,
+    },
 }
 
 impl RuleJson {
@@ -603,6 +638,10 @@ impl RuleJson {
                 duration: Duration::from_millis(stall_ms),
             },
             ActionJson::InvalidJson => FaultAction::InvalidJson,
+            ActionJson::Duplicate => FaultAction::DuplicateEvent,
+            ActionJson::RegionChange { region } => FaultAction::RegionChange {
+                region: region.unwrap_or(3),
+            },
             ActionJson::Pad { to_bytes } => {
                 if to_bytes > MAX_PAD_BYTES {
                     return err("pad to_bytes is larger than 64 MiB");
@@ -730,7 +769,15 @@ mod tests {
                 duration: Duration::from_millis(10)
             })
         );
-        assert!(FaultRule::from_json(r#"{"operation":"subscribe"}"#).is_err());
+        assert!(FaultRule::from_json(r#"{"operation":"publish"}"#).is_err());
+        assert_eq!(
+            FaultRule::from_json(r#"{"operation":"subscribe","action":{"type":"duplicate"}}"#),
+            Ok(FaultRule::duplicate_event().operation(Operation::Subscribe))
+        );
+        assert_eq!(
+            FaultRule::from_json(r#"{"action":{"type":"region_change"}}"#),
+            Ok(FaultRule::region_change(3))
+        );
         assert!(FaultRule::from_json(r#"{"probability":2}"#).is_err());
         assert!(FaultRule::from_json(r#"{"bogus":1}"#).is_err());
         assert!(FaultRule::from_json(r#"{"action":{"type":"respond","status":5}}"#).is_err());

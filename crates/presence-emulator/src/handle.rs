@@ -10,12 +10,15 @@ use tokio::task::JoinHandle;
 
 use crate::faults::Faults;
 use crate::shared::Shared;
-use crate::stats::{Sizes, Stats};
+use crate::sizes::Sizes;
+use crate::stats::Stats;
 
 /// What both handles share: the address and the live state.
 struct Inner {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    /// The served certificate (PEM) when serving HTTPS.
+    certificate_pem: Option<Arc<str>>,
 }
 
 impl Inner {
@@ -37,9 +40,27 @@ macro_rules! accessors {
             self.inner.addr
         }
 
-        /// The origin URL to point a client at, e.g. `http://127.0.0.1:49152`.
+        /// The origin URL to point a client at, e.g. `http://127.0.0.1:49152`
+        /// (`https://` when serving TLS).
         pub fn origin(&self) -> String {
-            format!("http://{}", self.inner.addr)
+            let scheme = if self.inner.certificate_pem.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}", self.inner.addr)
+        }
+
+        /// The certificate served over HTTPS (PEM), when [`EmulatorBuilder::tls`](crate::EmulatorBuilder::tls)
+        /// (crate::EmulatorBuilder::tls) was set: a client trusts a self-signed one by adding
+        /// it as a root certificate.
+        pub fn certificate_pem(&self) -> Option<&str> {
+            self.inner.certificate_pem.as_deref()
+        }
+
+        pub(crate) fn with_certificate(mut self, pem: Option<Arc<str>>) -> Self {
+            self.inner.certificate_pem = pem;
+            self
         }
 
         /// `host:port` without a scheme, as SDKs that take an `origin` plus an `ssl` flag
@@ -94,7 +115,11 @@ impl EmulatorHandle {
         task: JoinHandle<()>,
     ) -> Self {
         Self {
-            inner: Inner { addr, shared },
+            inner: Inner {
+                addr,
+                shared,
+                certificate_pem: None,
+            },
             shutdown,
             task: Some(task),
         }
@@ -135,7 +160,11 @@ impl BackgroundEmulator {
         thread: ThreadHandle<()>,
     ) -> Self {
         Self {
-            inner: Inner { addr, shared },
+            inner: Inner {
+                addr,
+                shared,
+                certificate_pem: None,
+            },
             shutdown,
             thread: Some(thread),
         }

@@ -44,20 +44,26 @@ mod body;
 mod builder;
 mod clock;
 mod config;
+mod events;
 mod faults;
 mod handle;
 mod handlers;
 mod in_process;
+mod interval;
 mod json;
+mod longpoll;
 mod operation;
+mod pubsub;
 mod request;
 mod response;
 mod server;
 mod service;
 mod shared;
 mod signature;
+mod sizes;
 mod stats;
 mod store;
+mod tls;
 mod url;
 
 pub use builder::EmulatorBuilder;
@@ -68,7 +74,9 @@ pub use handle::{BackgroundEmulator, EmulatorHandle};
 pub use in_process::InProcess;
 pub use operation::{Operation, UnknownOperation};
 pub use signature::signature_v2;
-pub use stats::{Sizes, Stats};
+pub use sizes::Sizes;
+pub use stats::Stats;
+pub use tls::TlsIdentity;
 
 /// Compiles the README's Rust examples as doctests, so the README cannot drift from the API.
 #[cfg(doctest)]

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use clap::Parser;
 use presence_emulator::{
-    AccessManager, EmulatorBuilder, FaultRule, KeysetOptions, ManualClock, Permissions,
+    AccessManager, EmulatorBuilder, FaultRule, KeysetOptions, ManualClock, Permissions, TlsIdentity,
 };
 use tracing_subscriber::EnvFilter;
 
 /// A local, in-memory PubNub Presence REST server (here now, where now, heartbeat, leave,
-/// state, channel groups). Point an SDK at it with ssl off and origin set to the listen
+/// state, channel groups, presence events over subscribe). Point an SDK at it with ssl off and origin set to the listen
 /// address. Any subscribe key works.
 #[derive(Parser, Debug)]
 #[command(name = "presence-emulator", version, about, long_about = None)]
@@ -87,9 +87,73 @@ struct Cli {
     #[arg(long, default_value_t = 120, value_name = "SECS")]
     idle_timeout_secs: u64,
 
+    /// Above this occupancy a channel is in interval mode (no single join/leave/timeout
+    /// events, one `interval` event per --presence-interval instead).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    announce_max: usize,
+
+    /// Seconds (of --timeout-unit-ms) between interval events.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    presence_interval: u32,
+
+    /// Interval events carry `join`/`leave`/`timeout` arrays of the changes since the last.
+    #[arg(long)]
+    presence_deltas: bool,
+
+    /// Interval payloads longer than this get `"here_now_refresh":true` instead of arrays.
+    #[arg(long, default_value_t = 30_000, value_name = "BYTES")]
+    here_now_refresh_bytes: usize,
+
+    /// Seconds (of --timeout-unit-ms) a subscribe long-poll is held when nothing arrives.
+    #[arg(long, default_value_t = 280, value_name = "SECS")]
+    subscribe_hold_secs: u32,
+
     /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` wins when set.
     #[arg(long, default_value = "info", value_name = "FILTER")]
     log: String,
+
+    /// When to colour the log: auto (on a terminal; honours NO_COLOR and CLICOLOR_FORCE),
+    /// always or never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    color: Color,
+
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+
+    /// Serve HTTPS with a self-signed certificate made at start (for localhost and
+    /// 127.0.0.1); its PEM is printed, or written to --tls-cert-out. Clients trust it with
+    /// `--cacert` / `add_root_certificate`.
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+
+    /// Where to write the self-signed certificate (PEM) instead of printing it.
+    #[arg(long, value_name = "FILE", requires = "tls_self_signed")]
+    tls_cert_out: Option<std::path::PathBuf>,
+}
+
+/// The TLS identity the flags ask for, if any (writing or printing a self-signed one).
+fn tls_identity(cli: &Cli) -> Result<Option<TlsIdentity>, String> {
+    if let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) {
+        return TlsIdentity::from_files(cert, key)
+            .map(Some)
+            .map_err(|e| format!("cannot use --tls-cert/--tls-key: {e}"));
+    }
+    if !cli.tls_self_signed {
+        return Ok(None);
+    }
+    let identity = TlsIdentity::self_signed(["localhost", "127.0.0.1", "::1"])
+        .map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
+    match &cli.tls_cert_out {
+        Some(path) => std::fs::write(path, identity.certificate_pem())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => print!("{}", identity.certificate_pem()),
+    }
+    Ok(Some(identity))
 }
 
 fn parse_grant(am: AccessManager, spec: &str) -> Result<AccessManager, String> {
@@ -144,7 +208,12 @@ fn builder(cli: &Cli) -> Result<EmulatorBuilder, String> {
         .default_keyset(keyset)
         .admin(!cli.no_admin)
         .header_read_timeout(Duration::from_millis(cli.header_read_timeout_ms))
-        .idle_timeout(Duration::from_secs(cli.idle_timeout_secs));
+        .idle_timeout(Duration::from_secs(cli.idle_timeout_secs))
+        .announce_max(cli.announce_max)
+        .presence_interval(cli.presence_interval)
+        .presence_deltas(cli.presence_deltas)
+        .here_now_refresh_bytes(cli.here_now_refresh_bytes)
+        .subscribe_hold_secs(cli.subscribe_hold_secs);
     if cli.manual_clock {
         b = b.clock(ManualClock::new());
     }
@@ -156,6 +225,31 @@ fn builder(cli: &Cli) -> Result<EmulatorBuilder, String> {
     Ok(b)
 }
 
+/// `--color`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Color {
+    /// Colour when the log goes to a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it).
+    Auto,
+    /// Always colour, even through a pipe or into a file.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Whether the log on stderr is coloured: `NO_COLOR` (set, not empty) wins over
+/// `CLICOLOR_FORCE` (set, not `0`), which wins over the terminal check.
+fn log_in_color(choice: Color) -> bool {
+    use std::io::IsTerminal as _;
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto if set("NO_COLOR").is_some() => false,
+        Color::Auto if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") => true,
+        Color::Auto => std::io::stderr().is_terminal(),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -164,9 +258,15 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(log_in_color(cli.color))
         .with_writer(std::io::stderr)
         .init();
-    let builder = match builder(&cli) {
+    let builder = match builder(&cli).and_then(|b| {
+        Ok(match tls_identity(&cli)? {
+            Some(identity) => b.tls(identity),
+            None => b,
+        })
+    }) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("presence-emulator: {e}");

@@ -21,11 +21,13 @@ pub enum Operation {
     GetState,
     /// Any channel-registration call: add, remove, list, delete (`channel_group`).
     ChannelGroup,
+    /// The subscribe long-poll, `/v2/subscribe/…` (`subscribe`).
+    Subscribe,
 }
 
 impl Operation {
     /// Every operation, in a fixed order.
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 8] = [
         Operation::HereNow,
         Operation::WhereNow,
         Operation::Heartbeat,
@@ -33,6 +35,7 @@ impl Operation {
         Operation::SetState,
         Operation::GetState,
         Operation::ChannelGroup,
+        Operation::Subscribe,
     ];
 
     /// The wire name used in fault rules and statistics, e.g. `"here_now"`.
@@ -45,6 +48,7 @@ impl Operation {
             Operation::SetState => "set_state",
             Operation::GetState => "get_state",
             Operation::ChannelGroup => "channel_group",
+            Operation::Subscribe => "subscribe",
         }
     }
 
@@ -62,7 +66,7 @@ impl fmt::Display for Operation {
 /// The error returned when parsing an unknown operation name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown operation `{0}` (expected here_now, where_now, heartbeat, leave, set_state, get_state or channel_group)"
+    "unknown operation `{0}` (expected here_now, where_now, heartbeat, leave, set_state, get_state, channel_group or subscribe)"
 )]
 pub struct UnknownOperation(pub String);
 
@@ -87,6 +91,6 @@ mod tests {
             assert_eq!(op.as_str().parse::<Operation>(), Ok(op));
             assert_eq!(Operation::ALL.get(op.index()), Some(&op));
         }
-        assert!("subscribe".parse::<Operation>().is_err());
+        assert!("publish".parse::<Operation>().is_err());
     }
 }

@@ -63,6 +63,7 @@ pub(crate) enum Route<'a> {
     Group { group: &'a str },
     GroupDelete { group: &'a str },
     GroupList,
+    Subscribe { channels: &'a str },
 }
 
 /// A routed path: the raw subscribe key and the route.
@@ -85,10 +86,12 @@ impl Route<'_> {
             Route::Group { .. } | Route::GroupDelete { .. } | Route::GroupList => {
                 Operation::ChannelGroup
             }
+            Route::Subscribe { .. } => Operation::Subscribe,
         }
     }
 
-    /// Whether this is a `/v2/presence` route (as opposed to channel registration).
+    /// Whether this route answers errors in the Presence shape (as opposed to channel
+    /// registration).
     pub(crate) fn is_presence(self) -> bool {
         self.operation() != Operation::ChannelGroup
     }
@@ -119,6 +122,18 @@ pub(crate) fn route(path: &str) -> Option<Target<'_>> {
             },
         };
         return Some(Target { sub_key, route });
+    }
+    if let Some(rest) = path.strip_prefix("/v2/subscribe/") {
+        // `/v2/subscribe/{sk}/{channels}/{callback}`; the callback segment is legacy (`0`).
+        return match Segments::<3>::split(rest)?.as_slice() {
+            [sub_key, channels, _callback] if !sub_key.is_empty() && !channels.is_empty() => {
+                Some(Target {
+                    sub_key,
+                    route: Route::Subscribe { channels },
+                })
+            }
+            _ => None,
+        };
     }
     if let Some(rest) = path.strip_prefix("/v1/channel-registration/") {
         let (sub_key, tail) = keyed(rest)?;
@@ -434,6 +449,15 @@ mod tests {
             t("/v1/channel-registration/sub-key/k/channel-group"),
             Some(Route::GroupList)
         );
+        assert_eq!(
+            t("/v2/subscribe/k/a,a-pnpres/0"),
+            Some(Route::Subscribe {
+                channels: "a,a-pnpres"
+            })
+        );
+        assert_eq!(t("/v2/subscribe/k/a"), None);
+        assert_eq!(t("/v2/subscribe/k//0"), None);
+        assert_eq!(t("/v2/subscribe/k/a/0/x"), None);
         assert_eq!(t("/v2/presence/subkey/k"), None);
         assert_eq!(t("/v2/presence/sub-key/k/channel/a/other"), None);
         assert_eq!(t("/"), None);

@@ -225,7 +225,7 @@ fn common_headers() -> &'static HeaderMap {
     })
 }
 
-fn gzip_bytes(raw: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn gzip_bytes(raw: &[u8]) -> Option<Vec<u8>> {
     let mut enc = GzEncoder::new(Vec::with_capacity(raw.len() / 4 + 64), Compression::fast());
     enc.write_all(raw).ok()?;
     enc.finish().ok()

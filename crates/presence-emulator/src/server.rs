@@ -9,10 +9,10 @@
 //!   through the [`Timer`] it uses for its header read timeout ([`HeadTimer`]: arming and
 //!   disarming are two stores, no timer is registered);
 //! * the socket reader counts the bytes received ([`Counted`]);
-//! * a watchdog ticking a few times per timeout (not per request) closes the connection when
-//!   a started head does not complete within `header_read_timeout`, when a new connection
-//!   sends no complete head within that time, or when a keep-alive connection stays silent
-//!   for `idle_timeout`.
+//! * one watchdog for all connections (in the accept loop, ticking a few times per timeout:
+//!   no timer per connection or per request) closes a connection when a started head does
+//!   not complete within `header_read_timeout`, when a new connection sends no complete head
+//!   within that time, or when a keep-alive connection stays silent for `idle_timeout`.
 //!
 //! A request head larger than `max_head_bytes` gets hyper's 431; more than 100 headers too.
 
@@ -30,6 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::ConnLimits;
 use crate::service::Service;
@@ -44,25 +45,30 @@ pub(crate) async fn run(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
     sweep_interval: Duration,
+    tls: Option<TlsAcceptor>,
 ) {
     let sweeper = tokio::spawn(sweep_forever(Arc::clone(&shared), sweep_interval));
     let mut conns = JoinSet::new();
-    // One stop signal per connection (a shared `watch` would make every connection lock
-    // the same mutex each time it is polled).
-    let mut stops: Vec<oneshot::Sender<()>> = Vec::new();
-    let mut prune_at = 64;
+    let limits = shared.config.limits;
+    // Every open connection: its watchdog and its stop signal (one `oneshot` each; a shared
+    // `watch` would make every connection lock the same mutex each time it is polled).
+    let mut watched: Vec<Watched> = Vec::new();
+    let period = Watchdog::period_for(&limits);
+    let mut tick = tokio::time::interval_at((Instant::now() + period).into(), period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     tracing::trace!(%peer, "connection accepted");
-                    if stops.len() >= prune_at {
-                        stops.retain(|s| !s.is_closed());
-                        prune_at = (stops.len() * 2).max(64);
-                    }
+                    let state = Arc::new(ConnState::default());
                     let (stop_tx, stop_rx) = oneshot::channel();
-                    stops.push(stop_tx);
-                    conns.spawn(connection(stream, Arc::clone(&shared), stop_rx));
+                    watched.push(Watched {
+                        dog: Watchdog::new(Arc::clone(&state), limits, Instant::now()),
+                        stop: Some(stop_tx),
+                    });
+                    let tls = tls.clone();
+                    conns.spawn(connection(stream, Arc::clone(&shared), state, stop_rx, tls));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -70,13 +76,19 @@ pub(crate) async fn run(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+            now = tick.tick() => {
+                let now = now.into_std();
+                watched.retain_mut(|w| w.check(now));
+            }
             _ = shutdown.changed() => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }
     drop(listener);
-    for stop in stops {
-        let _ = stop.send(());
+    for w in &mut watched {
+        if let Some(stop) = w.stop.take() {
+            let _ = stop.send(Stop::Graceful);
+        }
     }
     let drained =
         tokio::time::timeout(GRACE, async { while conns.join_next().await.is_some() {} }).await;
@@ -87,50 +99,101 @@ pub(crate) async fn run(
     sweeper.abort();
 }
 
-async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
+/// Why a connection is asked to stop.
+enum Stop {
+    /// The server shuts down: finish the current response, then close.
+    Graceful,
+    /// The watchdog closes it now (nothing is sent).
+    Close(&'static str),
+}
+
+/// One open connection, as the accept loop sees it.
+struct Watched {
+    dog: Watchdog,
+    /// Taken when a stop is sent.
+    stop: Option<oneshot::Sender<Stop>>,
+}
+
+impl Watched {
+    /// Checks the connection; false once it is gone or told to close.
+    fn check(&mut self, now: Instant) -> bool {
+        let Some(stop) = self.stop.take() else {
+            return false;
+        };
+        if stop.is_closed() {
+            return false;
+        }
+        if let Some(reason) = self.dog.check(now) {
+            let _ = stop.send(Stop::Close(reason));
+            return false;
+        }
+        self.stop = Some(stop);
+        true
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    state: Arc<ConnState>,
+    mut stop: oneshot::Receiver<Stop>,
+    tls: Option<TlsAcceptor>,
+) {
     let _open = OpenConnection::new(Arc::clone(&shared));
     let _ = stream.set_nodelay(true);
-    let limits = shared.config.limits;
-    let state = Arc::new(ConnState::default());
-    let io = TokioIo::new(Counted {
+    let counted = Counted {
         inner: stream,
         state: Arc::clone(&state),
-    });
+    };
+    // HTTPS: the handshake first (the watchdog bounds it like a request head).
+    let Some(tls) = tls else {
+        return serve(TokioIo::new(counted), shared, state, stop).await;
+    };
+    let accepted = tokio::select! {
+        biased;
+        _ = &mut stop => return,
+        accepted = tls.accept(counted) => accepted,
+    };
+    match accepted {
+        Ok(stream) => serve(TokioIo::new(stream), shared, state, stop).await,
+        Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+    }
+}
+
+/// Serves HTTP/1.1 on one connection until it ends or is stopped.
+async fn serve<I>(
+    io: I,
+    shared: Arc<Shared>,
+    state: Arc<ConnState>,
+    mut stop: oneshot::Receiver<Stop>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let limits = shared.config.limits;
     let mut builder = http1::Builder::new();
     builder
         .keep_alive(true)
-        .timer(HeadTimer(Arc::clone(&state), Instant::now()))
-        // Only arms `HeadTimer`; the watchdog below enforces the limits.
+        .timer(HeadTimer(state, Instant::now()))
+        // Only arms `HeadTimer`; the watchdog in the accept loop enforces the limits.
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_head_bytes);
     let conn = builder.serve_connection(io, Service::new(shared));
     let mut conn = std::pin::pin!(conn);
-    let started = Instant::now();
-    let mut watchdog = Watchdog::new(state, limits, started);
-    let period = watchdog.period();
-    let mut tick = tokio::time::interval_at((started + period).into(), period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            biased;
-            res = conn.as_mut() => {
-                if let Err(e) = res {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                }
+    tokio::select! {
+        biased;
+        res = conn.as_mut() => {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        stopped = &mut stop => {
+            if let Ok(Stop::Close(reason)) = stopped {
+                // Dropping the connection closes the socket; nothing is sent.
+                tracing::debug!(reason, "closing connection");
                 return;
             }
-            _ = &mut stop => {
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.as_mut().await;
-                return;
-            }
-            now = tick.tick() => {
-                if let Some(reason) = watchdog.check(now.into_std()) {
-                    // Dropping the connection closes the socket; nothing is sent.
-                    tracing::debug!(reason, "closing connection");
-                    return;
-                }
-            }
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.as_mut().await;
         }
     }
 }
@@ -305,13 +368,14 @@ impl Watchdog {
     }
 
     /// How often to check: a quarter of the shorter timeout, within 10 ms..=1 s.
+    fn period_for(limits: &ConnLimits) -> Duration {
+        (limits.header_read_timeout.min(limits.idle_timeout) / 4)
+            .clamp(Duration::from_millis(10), Duration::from_secs(1))
+    }
+
+    #[cfg(test)]
     fn period(&self) -> Duration {
-        (self
-            .limits
-            .header_read_timeout
-            .min(self.limits.idle_timeout)
-            / 4)
-        .clamp(Duration::from_millis(10), Duration::from_secs(1))
+        Self::period_for(&self.limits)
     }
 
     /// Why the connection should be closed now, if it should.
@@ -347,14 +411,14 @@ impl Watchdog {
     }
 }
 
-/// Drops expired entries now and then, so memory stays bounded without traffic.
+/// Drops expired entries now and then (publishing their timeouts) and emits due interval
+/// events, so memory stays bounded and events flow without traffic.
 async fn sweep_forever(shared: Arc<Shared>, every: Duration) {
     let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let now = shared.now();
-        shared.store().sweep_all(now);
+        shared.tick();
     }
 }
 

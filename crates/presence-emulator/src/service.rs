@@ -17,6 +17,7 @@ use crate::admin;
 use crate::body::EmuBody;
 use crate::faults::{self, FaultRule, Shaped};
 use crate::handlers;
+use crate::longpoll;
 use crate::operation::Operation;
 use crate::request::{self, Target};
 use crate::response::{Wire, accepts_gzip};
@@ -27,7 +28,7 @@ use crate::shared::Shared;
 #[error("connection dropped by a fault rule")]
 pub(crate) struct Dropped;
 
-type Outcome = Result<Response<EmuBody>, Dropped>;
+pub(crate) type Outcome = Result<Response<EmuBody>, Dropped>;
 
 /// The emulator as a hyper service (one per connection; they share [`Shared`]).
 pub(crate) struct Service {
@@ -97,6 +98,24 @@ fn serve(shared: &Arc<Shared>, req: Request<Incoming>) -> Serving {
     };
     shared.counters.request(call.op);
     let path_and_query = call.uri.path_and_query().map_or(path, |pq| pq.as_str());
+    if call.op == Some(Operation::Subscribe) {
+        // Handshakes answer at once; long-polls are held in a small future of their own.
+        let rule = shared.faults.take(path_and_query, call.op);
+        if rule.is_none() {
+            return longpoll::start(shared, call.method, call.uri, call.gzip, call.started);
+        }
+        shared.counters.fault();
+        let shared = Arc::clone(shared);
+        let (method, uri, gzip, started) = (
+            call.method.clone(),
+            call.uri.clone(),
+            call.gzip,
+            call.started,
+        );
+        return Serving::Later(Box::pin(longpoll::serve(
+            shared, method, uri, gzip, started, rule,
+        )));
+    }
     let Some(rule) = shared.faults.take(path_and_query, call.op) else {
         return Serving::Ready(ready(respond(shared, &call, None)));
     };

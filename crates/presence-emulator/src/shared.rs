@@ -1,12 +1,15 @@
 //! The state shared by every connection of one running emulator.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use crate::config::Config;
 use crate::faults::Faults;
-use crate::stats::{Counters, Sizes, Stats};
+use crate::pubsub::Hub;
+use crate::sizes::Sizes;
+use crate::stats::{Counters, Stats};
 use crate::store::Store;
 
 /// Configuration, presence store, fault script and counters of one emulator.
@@ -16,7 +19,39 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// TCP connections open right now.
     pub(crate) connections: AtomicUsize,
+    /// Presence events and the long-polls waiting for them.
+    pub(crate) hub: Hub,
     store: Mutex<Store>,
+}
+
+/// The locked store; on release, the presence changes made meanwhile are published as
+/// events (still under the store lock, so events keep the order of the changes).
+pub(crate) struct StoreGuard<'a> {
+    shared: &'a Shared,
+    guard: MutexGuard<'a, Store>,
+}
+
+impl Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.guard
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.guard
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        if self.guard.has_changes() {
+            let changes = self.guard.take_changes();
+            let now = self.shared.now();
+            self.shared.hub.publish(&self.shared.config, changes, now);
+        }
+    }
 }
 
 impl Shared {
@@ -26,13 +61,25 @@ impl Shared {
             faults,
             counters: Counters::default(),
             connections: AtomicUsize::new(0),
+            hub: Hub::default(),
             store: Mutex::new(Store::default()),
         }
     }
 
     /// Locks the store (a panic elsewhere never wedges the server).
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn store(&self) -> StoreGuard<'_> {
+        StoreGuard {
+            shared: self,
+            guard: self.store.lock().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// Sweeps expired entries (publishing their timeouts) and emits due interval events:
+    /// the server's own timer, so events flow without traffic.
+    pub(crate) fn tick(&self) {
+        let now = self.now();
+        self.store().sweep_all(now);
+        self.hub.tick(&self.config, now);
     }
 
     /// The emulator clock's current time.
@@ -58,12 +105,15 @@ impl Shared {
             store.sizes()
         };
         sizes.open_connections = self.connections.load(Ordering::Relaxed);
+        sizes.held_polls = self.hub.held.load(Ordering::Relaxed);
+        (sizes.event_logs, sizes.buffered_events) = self.hub.sizes();
         sizes
     }
 
     /// Forgets all presence, state, groups and statistics.
     pub(crate) fn reset(&self) {
         self.store().reset();
+        self.hub.reset();
         self.counters.reset();
     }
 }

@@ -31,31 +31,6 @@ pub struct Stats {
     pub left: u64,
 }
 
-/// What the emulator holds right now, from
-/// [`EmulatorHandle::sizes`](crate::EmulatorHandle::sizes) or `GET /_emulator/sizes`: for
-/// tests that check memory stays bounded (every number returns to 0 once everything has
-/// expired or left and the connections are closed).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct Sizes {
-    /// Subscribe keys with anything stored.
-    pub subscribe_keys: usize,
-    /// Channels with at least one entry.
-    pub channels: usize,
-    /// (channel, uuid) entries: present users and state kept for users who are not present.
-    pub entries: usize,
-    /// Entries in the expiry index (one per entry).
-    pub expiry_index: usize,
-    /// Uuids present on at least one channel (the where-now index).
-    pub users: usize,
-    /// Channel groups.
-    pub channel_groups: usize,
-    /// Channel names held in channel groups, summed over the groups.
-    pub group_channels: usize,
-    /// TCP connections open right now.
-    pub open_connections: usize,
-}
-
 /// Counters updated on every request, spread over cache-line-sized shards (one per worker
 /// thread, round robin) so that threads counting at the same time do not fight over one
 /// cache line.

@@ -20,7 +20,8 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::stats::Sizes;
+use crate::events::{Change, ChangeKind};
+use crate::sizes::Sizes;
 
 /// At most this many channels in one channel group (the service's documented limit).
 pub(crate) const MAX_CHANNELS_PER_GROUP: usize = 2000;
@@ -53,7 +54,9 @@ macro_rules! namespace_mut {
     ($namespaces:expr, $sub_key:expr) => {
         match $namespaces.get_mut($sub_key) {
             Some(ns) => ns,
-            None => $namespaces.entry($sub_key.to_owned()).or_default(),
+            None => $namespaces
+                .entry($sub_key.to_owned())
+                .or_insert_with(|| Namespace::new($sub_key)),
         }
     };
 }
@@ -63,13 +66,16 @@ macro_rules! namespace_mut {
 pub(crate) struct Store {
     namespaces: HashMap<String, Namespace>,
     books: Books,
+    /// Presence changes (join, leave, timeout, state change) not yet published as events.
+    changes: Vec<Change>,
 }
 
 /// (deadline, seq) → (channel, uuid).
 type ExpiryIndex = BTreeMap<(SystemTime, u64), (Arc<str>, Arc<str>)>;
 
-#[derive(Default)]
 struct Namespace {
+    /// The subscribe key (for the presence changes this namespace records).
+    key: Arc<str>,
     channels: HashMap<Arc<str>, Channel>,
     /// uuid → sorted channels where it is present.
     users: HashMap<Arc<str>, Vec<Arc<str>>>,
@@ -171,9 +177,9 @@ impl Channel {
 impl Store {
     /// Drops every entry (of every key) whose expiry is at or before `now`.
     pub(crate) fn sweep_all(&mut self, now: SystemTime) {
-        let books = &mut self.books;
+        let (books, changes) = (&mut self.books, &mut self.changes);
         self.namespaces.retain(|_, ns| {
-            ns.sweep(now, books);
+            ns.sweep(now, books, changes);
             !ns.is_empty()
         });
     }
@@ -181,8 +187,18 @@ impl Store {
     /// Drops the expired entries of one key.
     pub(crate) fn sweep(&mut self, sub_key: &str, now: SystemTime) {
         if let Some(ns) = self.namespaces.get_mut(sub_key) {
-            ns.sweep(now, &mut self.books);
+            ns.sweep(now, &mut self.books, &mut self.changes);
         }
+    }
+
+    /// Takes the presence changes recorded since the last call.
+    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Whether presence changes are waiting to be published.
+    pub(crate) fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
     }
 
     /// Forgets everything, including the totals.
@@ -223,19 +239,22 @@ impl Store {
         states: &HashMap<String, Option<Value>>,
     ) {
         let ns = namespace_mut!(self.namespaces, sub_key);
-        ns.sweep(now, &mut self.books);
+        ns.sweep(now, &mut self.books, &mut self.changes);
         let Namespace {
+            key,
             channels: chans,
             users,
             expiry,
             ..
         } = ns;
         let mut beat = Beat {
+            key,
             uuid,
             uuid_arc: None,
             users,
             expiry,
             books: &mut self.books,
+            changes: &mut self.changes,
         };
         for name in channels {
             let name = name.as_ref();
@@ -259,7 +278,14 @@ impl Store {
             return;
         };
         for ch in channels {
-            ns.remove_entry(ch.as_ref(), uuid, Removal::Left, true, &mut self.books);
+            ns.remove_entry(
+                ch.as_ref(),
+                uuid,
+                Removal::Left,
+                true,
+                &mut self.books,
+                &mut self.changes,
+            );
         }
         if ns.is_empty() {
             self.namespaces.remove(sub_key);
@@ -287,15 +313,38 @@ impl Store {
                 .map(|e| e.joined.is_some());
             match (joined, state) {
                 (Some(false), None) => {
-                    ns.remove_entry(name, uuid, Removal::Left, true, &mut self.books);
+                    ns.remove_entry(
+                        name,
+                        uuid,
+                        Removal::Left,
+                        true,
+                        &mut self.books,
+                        &mut self.changes,
+                    );
                 }
                 (Some(present), _) => {
                     let Namespace {
+                        key,
                         channels: chans,
                         expiry,
                         ..
                     } = &mut *ns;
-                    if let Some(entry) = chans.get_mut(name).and_then(|c| c.entries.get_mut(uuid)) {
+                    let Some(chan) = chans.get_mut(name) else {
+                        continue;
+                    };
+                    let occupancy = chan.occupancy();
+                    let chan_name = Arc::clone(&chan.name);
+                    if let Some(entry) = chan.entries.get_mut(uuid) {
+                        if present {
+                            self.changes.push(Change {
+                                sub_key: Arc::clone(key),
+                                channel: chan_name,
+                                uuid: Arc::clone(&uuid_arc),
+                                kind: ChangeKind::State,
+                                occupancy,
+                                state: Some(state.cloned().unwrap_or_else(empty_object)),
+                            });
+                        }
                         entry.state = state.cloned();
                         if !present {
                             // State-only entries live for the default timeout from the last set.
@@ -439,12 +488,14 @@ impl Store {
 
 /// One heartbeat's walk over its channels.
 struct Beat<'s> {
+    key: &'s Arc<str>,
     uuid: &'s str,
     /// The interned uuid, looked up once the first time an entry needs it.
     uuid_arc: Option<Arc<str>>,
     users: &'s mut HashMap<Arc<str>, Vec<Arc<str>>>,
     expiry: &'s mut ExpiryIndex,
     books: &'s mut Books,
+    changes: &'s mut Vec<Change>,
 }
 
 impl Beat<'_> {
@@ -483,7 +534,13 @@ impl Beat<'_> {
                 .entry(uuid)
                 .or_insert_with(|| Entry::new(key, None))
         };
-        if entry.joined.is_none() {
+        let joined = entry.joined.is_none();
+        let state_changed = state.is_some_and(|s| *s != entry.state);
+        if let Some(state) = state {
+            entry.state.clone_from(state);
+        }
+        let new_state = entry.state.clone();
+        if joined {
             let seq = self.books.next();
             entry.joined = Some(seq);
             let uuid = self.uuid_arc();
@@ -495,13 +552,44 @@ impl Beat<'_> {
             }
             self.books.present += 1;
         }
-        if let Some(state) = state {
-            entry.state.clone_from(state);
+        if joined || state_changed {
+            let (kind, state) = if joined {
+                (ChangeKind::Join, new_state)
+            } else {
+                (
+                    ChangeKind::State,
+                    Some(new_state.unwrap_or_else(empty_object)),
+                )
+            };
+            let uuid = self.uuid_arc();
+            self.changes.push(Change {
+                sub_key: Arc::clone(self.key),
+                channel: Arc::clone(&chan.name),
+                uuid,
+                kind,
+                occupancy: chan.order.len(),
+                state,
+            });
         }
     }
 }
 
+/// `{}`: the state a state change to "no state" carries.
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
 impl Namespace {
+    fn new(key: &str) -> Self {
+        Self {
+            key: Arc::from(key),
+            channels: HashMap::new(),
+            users: HashMap::new(),
+            expiry: BTreeMap::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.channels.is_empty() && self.groups.is_empty() && self.users.is_empty()
     }
@@ -518,7 +606,7 @@ impl Namespace {
             .map_or_else(|| Arc::from(name), |(k, _)| k.clone())
     }
 
-    fn sweep(&mut self, now: SystemTime, books: &mut Books) {
+    fn sweep(&mut self, now: SystemTime, books: &mut Books, changes: &mut Vec<Change>) {
         while let Some(first) = self.expiry.first_entry() {
             if first.key().0 > now {
                 break;
@@ -534,7 +622,7 @@ impl Namespace {
                     entry.indexed = entry.expires;
                     self.expiry.insert(entry.indexed, (ch, uuid));
                 }
-                Some(_) => self.remove_entry(&ch, &uuid, Removal::Expired, false, books),
+                Some(_) => self.remove_entry(&ch, &uuid, Removal::Expired, false, books, changes),
                 None => {}
             }
         }
@@ -549,11 +637,12 @@ impl Namespace {
         why: Removal,
         unindex: bool,
         books: &mut Books,
+        changes: &mut Vec<Change>,
     ) {
         let Some(chan) = self.channels.get_mut(ch) else {
             return;
         };
-        let Some(entry) = chan.entries.remove(uuid) else {
+        let Some((uuid_arc, entry)) = chan.entries.remove_entry(uuid) else {
             return;
         };
         if unindex {
@@ -569,10 +658,24 @@ impl Namespace {
                 }
             }
             books.present = books.present.saturating_sub(1);
-            match why {
-                Removal::Expired => books.timed_out += 1,
-                Removal::Left => books.left += 1,
-            }
+            let kind = match why {
+                Removal::Expired => {
+                    books.timed_out += 1;
+                    ChangeKind::Timeout
+                }
+                Removal::Left => {
+                    books.left += 1;
+                    ChangeKind::Leave
+                }
+            };
+            changes.push(Change {
+                sub_key: Arc::clone(&self.key),
+                channel: Arc::clone(&chan.name),
+                uuid: uuid_arc,
+                kind,
+                occupancy: chan.order.len(),
+                state: None,
+            });
         }
         if chan.entries.is_empty() {
             self.channels.remove(ch);

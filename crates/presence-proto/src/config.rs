@@ -5,12 +5,19 @@ use std::fmt;
 use crate::error::Error;
 
 /// Default origin of the live service.
+///
+/// ```
+/// assert_eq!(presence_proto::DEFAULT_ORIGIN, "https://ps.pndsn.com");
+/// ```
 pub const DEFAULT_ORIGIN: &str = "https://ps.pndsn.com";
 
-/// Longest accepted user id, in UTF-8 bytes.
-pub const MAX_USER_ID_BYTES: usize = 92;
+pub use crate::names::MAX_USER_ID_BYTES;
 
 /// SDK identifier sent as `pnsdk`.
+///
+/// ```
+/// assert!(presence_proto::SDK_NAME.starts_with("PubNub-Rust-Presence/"));
+/// ```
 pub const SDK_NAME: &str = concat!("PubNub-Rust-Presence/", env!("CARGO_PKG_VERSION"));
 
 /// A secret string (secret key or auth token): never shown by `Debug` or `Display`.
@@ -25,11 +32,21 @@ pub struct Secret(String);
 
 impl Secret {
     /// Wraps a secret value.
+    ///
+    /// ```
+    /// let secret = presence_proto::Secret::new("sec-c-123");
+    /// assert_eq!(secret.to_string(), "[redacted]");
+    /// ```
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
 
     /// The secret itself; call only where it must go on the wire or into a MAC.
+    ///
+    /// ```
+    /// let secret = presence_proto::Secret::new("sec-c-123");
+    /// assert_eq!(secret.expose(), "sec-c-123");
+    /// ```
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -75,6 +92,12 @@ pub struct Config {
 
 impl Config {
     /// Starts a builder with the two required values.
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice").build()?;
+    /// assert_eq!(config.user_id(), "alice");
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn builder(subscribe_key: impl Into<String>, user_id: impl Into<String>) -> ConfigBuilder {
         ConfigBuilder {
             subscribe_key: subscribe_key.into(),
@@ -88,36 +111,108 @@ impl Config {
     }
 
     /// The subscribe key (path namespace of every call).
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .publish_key("pub-c-demo")
+    ///     .secret_key("sec-c-demo")
+    ///     .auth_token("token")
+    ///     .origin("http://127.0.0.1:8090")
+    ///     .build()?;
+    /// assert_eq!(config.subscribe_key(), "sub-c-demo");
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn subscribe_key(&self) -> &str {
         &self.subscribe_key
     }
 
     /// The publish key, if set (part of the signed string).
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .publish_key("pub-c-demo")
+    ///     .secret_key("sec-c-demo")
+    ///     .auth_token("token")
+    ///     .origin("http://127.0.0.1:8090")
+    ///     .build()?;
+    /// assert_eq!(config.publish_key(), Some("pub-c-demo"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn publish_key(&self) -> Option<&str> {
         self.publish_key.as_deref()
     }
 
     /// The secret key, if set (requests are then signed).
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .publish_key("pub-c-demo")
+    ///     .secret_key("sec-c-demo")
+    ///     .auth_token("token")
+    ///     .origin("http://127.0.0.1:8090")
+    ///     .build()?;
+    /// assert_eq!(config.secret_key().map(|s| s.expose()), Some("sec-c-demo"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn secret_key(&self) -> Option<&Secret> {
         self.secret_key.as_ref()
     }
 
     /// The Access Manager token or auth key, if set (sent as `auth`).
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .publish_key("pub-c-demo")
+    ///     .secret_key("sec-c-demo")
+    ///     .auth_token("token")
+    ///     .origin("http://127.0.0.1:8090")
+    ///     .build()?;
+    /// assert_eq!(config.auth_token().map(|s| s.expose()), Some("token"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn auth_token(&self) -> Option<&Secret> {
         self.auth_token.as_ref()
     }
 
     /// The caller's user id (sent as `uuid` on every call).
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .publish_key("pub-c-demo")
+    ///     .secret_key("sec-c-demo")
+    ///     .auth_token("token")
+    ///     .origin("http://127.0.0.1:8090")
+    ///     .build()?;
+    /// assert_eq!(config.user_id(), "alice");
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn user_id(&self) -> &str {
         &self.user_id
     }
 
     /// The origin, `scheme://host[:port]` without a trailing slash.
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .publish_key("pub-c-demo")
+    ///     .secret_key("sec-c-demo")
+    ///     .auth_token("token")
+    ///     .origin("http://127.0.0.1:8090")
+    ///     .build()?;
+    /// assert_eq!(config.origin(), "http://127.0.0.1:8090");
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn origin(&self) -> &str {
         &self.origin
     }
 
     /// The `pnsdk` value sent with every request.
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("demo", "alice").sdk_suffix("my-app/1.0").build()?;
+    /// assert!(config.pnsdk().ends_with("my-app/1.0"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn pnsdk(&self) -> &str {
         &self.pnsdk
     }
@@ -167,6 +262,16 @@ impl fmt::Debug for Config {
 }
 
 /// Builder for [`Config`]; [`ConfigBuilder::build`] validates every value.
+///
+/// ```
+/// use presence_proto::Config;
+/// let config = Config::builder("sub-c-demo", "alice")
+///     .auth_token("token-from-your-server")
+///     .origin("https://ps.pndsn.com")
+///     .build()?;
+/// # let _ = config;
+/// # Ok::<(), presence_proto::Error>(())
+/// ```
 #[derive(Clone)]
 #[must_use]
 pub struct ConfigBuilder {
@@ -191,42 +296,98 @@ impl fmt::Debug for ConfigBuilder {
 
 impl ConfigBuilder {
     /// Sets the subscribe key.
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .subscribe_key("sub-c-other")
+    ///     .build()?;
+    /// assert_eq!(config.subscribe_key(), "sub-c-other");
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn subscribe_key(mut self, key: impl Into<String>) -> Self {
         self.subscribe_key = key.into();
         self
     }
 
     /// Sets the publish key (only used inside the signature).
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .publish_key("pub-c-demo")
+    ///     .build()?;
+    /// assert_eq!(config.publish_key(), Some("pub-c-demo"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn publish_key(mut self, key: impl Into<String>) -> Self {
         self.publish_key = Some(key.into());
         self
     }
 
     /// Sets the secret key: every request is then signed (spec §4). Server-side use only.
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .secret_key("sec-c-demo") // requests are signed
+    ///     .build()?;
+    /// assert!(config.secret_key().is_some());
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn secret_key(mut self, key: impl Into<String>) -> Self {
         self.secret_key = Some(Secret::new(key));
         self
     }
 
     /// Sets the Access Manager token (or legacy auth key), sent as `auth`.
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .auth_token("token-from-your-server")
+    ///     .build()?;
+    /// assert!(config.auth_token().is_some());
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn auth_token(mut self, token: impl Into<String>) -> Self {
         self.auth_token = Some(Secret::new(token));
         self
     }
 
     /// Sets the caller's user id.
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .user_id("bob")
+    ///     .build()?;
+    /// assert_eq!(config.user_id(), "bob");
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = user_id.into();
         self
     }
 
     /// Sets the origin: `http://` or `https://` then `host[:port]` (a trailing `/` is allowed).
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .origin("http://127.0.0.1:8090") // e.g. the emulator
+    ///     .build()?;
+    /// assert_eq!(config.origin(), "http://127.0.0.1:8090");
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
         self.origin = origin.into();
         self
     }
 
     /// Appends ` suffix` to the `pnsdk` value, to identify your application.
+    ///
+    /// ```
+    /// let config = presence_proto::Config::builder("sub-c-demo", "alice")
+    ///     .sdk_suffix("my-app/1.0")
+    ///     .build()?;
+    /// assert!(config.pnsdk().contains("my-app/1.0"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn sdk_suffix(mut self, suffix: impl Into<String>) -> Self {
         self.sdk_suffix = Some(suffix.into());
         self
@@ -245,7 +406,8 @@ impl ConfigBuilder {
         if self.subscribe_key.trim().is_empty() {
             return Err(Error::config("subscribe_key", "must not be empty"));
         }
-        validate_user_id(&self.user_id).map_err(|reason| Error::config("user_id", reason))?;
+        crate::names::check_user_id(&self.user_id)
+            .map_err(|reason| Error::config("user_id", reason))?;
         let origin = normalize_origin(&self.origin)?;
         let pnsdk = match self.sdk_suffix.as_deref().map(str::trim) {
             Some(suffix) if !suffix.is_empty() => format!("{SDK_NAME} {suffix}"),
@@ -261,25 +423,6 @@ impl ConfigBuilder {
             pnsdk,
         })
     }
-}
-
-/// Checks a user id: not empty or whitespace, at most [`MAX_USER_ID_BYTES`] bytes.
-pub(crate) fn validate_user_id(user_id: &str) -> Result<(), String> {
-    if user_id.trim().is_empty() {
-        return Err("must not be empty or whitespace".to_owned());
-    }
-    if crate::names::is_dot_segment(user_id) {
-        return Err(format!(
-            "{user_id:?} would be a dot path segment, which proxies may collapse"
-        ));
-    }
-    if user_id.len() > MAX_USER_ID_BYTES {
-        return Err(format!(
-            "is {} UTF-8 bytes, the limit is {MAX_USER_ID_BYTES}",
-            user_id.len()
-        ));
-    }
-    Ok(())
 }
 
 fn normalize_origin(origin: &str) -> Result<String, Error> {

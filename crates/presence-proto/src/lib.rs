@@ -40,21 +40,38 @@
 
 pub use http;
 
+mod client;
 mod config;
 mod encode;
 mod error;
+mod events;
 mod names;
 mod ops;
 mod request;
 mod response;
 mod retry;
+mod roster;
 pub mod session;
 mod sign;
 mod stamp;
+mod watch;
 
+pub use client::HereNowPageStream;
+pub use client::{
+    Async, AsyncDriver, Blocking, BlockingDriver, Call, Client, ClientBuilder, ClientOptions,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Environment, Flavour, KeepPresent,
+    KeepPresentBuilder, KeepPresentMany, KeepPresentManyBuilder, Limits, Member, Proxy, ProxyUrl,
+    RootCertificates, SendError, WatchBuilder, WatchCommand, WatchHandle, WatchItems, WatchKind,
+    WatchStopper,
+};
 pub use config::{Config, ConfigBuilder, DEFAULT_ORIGIN, MAX_USER_ID_BYTES, SDK_NAME, Secret};
 pub use encode::encode;
-pub use error::{ApiError, EXCERPT_LIMIT, Error, ErrorKind};
+pub use error::{ApiError, CertificateProblem, EXCERPT_LIMIT, Error, ErrorKind};
+pub use error::{Printable, escape_control};
+pub use events::{
+    Cursor, Message, PRESENCE_SUFFIX, PresenceAction, PresenceEvent, SubscribeItem, SubscribeReply,
+};
 pub use ops::Operation;
 pub use ops::channel_group::{
     AddChannelsToGroup, DeleteGroup, GroupChannels, ListGroupChannels, RemoveChannelsFromGroup,
@@ -62,15 +79,23 @@ pub use ops::channel_group::{
 pub use ops::get_state::{ChannelState, GetState, GetStateResult};
 pub use ops::heartbeat::{DEFAULT_PRESENCE_TIMEOUT, Heartbeat};
 pub use ops::here_now::{HereNow, HereNowChannel, HereNowResult, HereNowUser, MAX_HERE_NOW_LIMIT};
-pub use ops::leave::Leave;
+pub use ops::here_now_pages::{HereNowAllPages, HereNowPages};
+pub use ops::leave::{Leave, LeaveResult};
 pub use ops::set_state::{SetState, SetStateResult};
+pub use ops::subscribe::{SUBSCRIBE_TIMEOUT, Subscribe};
 pub use ops::where_now::{WhereNow, WhereNowResult};
 pub use request::{MAX_URL_BYTES, redacted_uri};
 pub use response::MAX_INFLATED_BYTES;
 pub use retry::RetryPolicy;
+pub use roster::{LeftReason, MAX_REFRESH_CHANNELS, Roster, RosterChange, RosterSnapshot};
+pub use session::MAX_ATTEMPTS_PER_WINDOW;
 pub use session::{
     MIN_PRESENCE_TIMEOUT, PresenceSession, PresenceSessions, SessionCommand, SessionEvent,
     SessionId, SessionOptions, SessionRequest, SessionStart,
 };
 pub use sign::sign_v2;
 pub use stamp::Stamp;
+pub use watch::{
+    GapReason, LiveRoster, RosterItem, RosterReply, RosterRequest, Watch, WatchItem, WatchOptions,
+    WatchRequest, WatchToken,
+};

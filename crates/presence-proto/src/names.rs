@@ -94,11 +94,38 @@ pub(crate) fn group_value(groups: &Names) -> Option<String> {
 
 /// Checks a user id argument (target of where_now / get_state / set_state).
 pub(crate) fn validate_user_id(field: &'static str, user_id: &str) -> Result<(), Error> {
-    crate::config::validate_user_id(user_id).map_err(|reason| Error::argument(field, reason))
+    check_user_id(user_id).map_err(|reason| Error::argument(field, reason))
 }
 
 /// `.` and `..` stay unescaped by the encoder, and HTTP stacks normalise them as path
 /// segments (`/uuid/..` would become a different endpoint), so such names are refused.
 pub(crate) fn is_dot_segment(name: &str) -> bool {
     matches!(name, "." | "..")
+}
+
+/// Longest accepted user id, in UTF-8 bytes.
+///
+/// ```
+/// assert_eq!(presence_proto::MAX_USER_ID_BYTES, 92);
+/// ```
+pub const MAX_USER_ID_BYTES: usize = 92;
+
+/// Checks a user id: not empty or whitespace, at most [`MAX_USER_ID_BYTES`] bytes.
+pub(crate) fn check_user_id(user_id: &str) -> Result<(), String> {
+    if user_id.trim().is_empty() {
+        return Err("must not be empty or whitespace".to_owned());
+    }
+    if is_dot_segment(user_id) {
+        return Err(format!(
+            "{user_id:?} would be a dot path segment, which proxies may collapse"
+        ));
+    }
+    if user_id.len() > MAX_USER_ID_BYTES {
+        return Err(format!(
+            "is {} UTF-8 bytes, the limit is {}",
+            user_id.len(),
+            MAX_USER_ID_BYTES
+        ));
+    }
+    Ok(())
 }

@@ -33,6 +33,17 @@ impl Parts {
         }
     }
 
+    /// Starts a path with `/v2/subscribe/{subscribe_key}`.
+    pub(crate) fn subscribe(config: &Config) -> Self {
+        let mut path = String::with_capacity(96);
+        path.push_str("/v2/subscribe/");
+        encode_into(&mut path, config.subscribe_key());
+        Self {
+            path,
+            query: Vec::new(),
+        }
+    }
+
     /// Starts a path with `/v1/channel-registration/sub-key/{subscribe_key}/channel-group/{group}`.
     pub(crate) fn channel_registration(config: &Config, group: &str) -> Self {
         let mut path = String::with_capacity(96);

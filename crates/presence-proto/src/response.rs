@@ -161,11 +161,7 @@ fn api_error(http_status: u16, body: &[u8], headers: &http::HeaderMap) -> Error 
         .into_iter()
         .map(|g| g.strip_prefix(':').map(str::to_owned).unwrap_or(g))
         .collect();
-    let retry_after = headers
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after = retry_after(headers);
     Error::Api(Box::new(ApiError {
         status,
         http_status,
@@ -176,6 +172,114 @@ fn api_error(http_status: u16, body: &[u8], headers: &http::HeaderMap) -> Error 
         retry_after,
         excerpt: excerpt(body),
     }))
+}
+
+/// The `Retry-After` delay of a reply: delta-seconds (`120`), or an HTTP-date
+/// (`Wed, 21 Oct 2015 07:28:00 GMT`, also the obsolete RFC 850 and asctime forms).
+///
+/// The core reads no clock, so a date is turned into a delay against the reply's own `Date`
+/// header (the server's clock on both sides, immune to skew with ours): a date at or before
+/// `Date` is a delay of zero. Without a usable `Date` header the delay is unknown (`None`), as
+/// for garbage: the retry policy or the session's own schedule decides.
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = http_date(value)?;
+    let date = headers
+        .get(http::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| http_date(v.trim()))?;
+    Some(Duration::from_secs(at.saturating_sub(date)))
+}
+
+/// Seconds since the Unix epoch of an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate, RFC 850 or
+/// asctime; `None` for anything else.
+pub(crate) fn http_date(text: &str) -> Option<u64> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    if text.len() > 64 {
+        return None;
+    }
+    let mut month = None;
+    let mut time = None;
+    let mut numbers = Vec::with_capacity(2);
+    let mut zone_ok = true;
+    for (i, token) in text
+        .split([' ', ',', '-'])
+        .filter(|t| !t.is_empty())
+        .enumerate()
+    {
+        if token.contains(':') {
+            let mut parts = token.split(':').map(|p| {
+                (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| p.parse::<u64>().ok())
+                    .flatten()
+            });
+            let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+            if parts.next().is_some() || h > 23 || m > 59 || s > 60 || time.is_some() {
+                return None;
+            }
+            time = Some(h * 3600 + m * 60 + s.min(59));
+        } else if token.bytes().all(|b| b.is_ascii_digit()) {
+            numbers.push(token);
+        } else if i == 0 {
+            // The weekday: not checked against the date (as most parsers do).
+        } else if let Some(m) = MONTHS.iter().position(|m| token.eq_ignore_ascii_case(m)) {
+            if month.is_some() {
+                return None;
+            }
+            month = Some(m as u64 + 1);
+        } else {
+            zone_ok &= token.eq_ignore_ascii_case("GMT") || token.eq_ignore_ascii_case("UTC");
+        }
+    }
+    let (month, time) = (month?, time?);
+    if !zone_ok || numbers.len() != 2 {
+        return None;
+    }
+    let day_text = numbers.first()?;
+    let year_text = numbers.get(1)?;
+    let day: u64 = day_text.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let year: u64 = match year_text.len() {
+        // RFC 850's two-digit year: 70–99 are the 1900s, the rest this century.
+        2 => year_text
+            .parse::<u64>()
+            .ok()
+            .map(|y| if y >= 70 { 1900 + y } else { 2000 + y })?,
+        4 => year_text.parse().ok().filter(|y| *y >= 1970)?,
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day)?;
+    Some(days * 86_400 + time)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm), checking the
+/// day against the month's length.
+fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let length = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day > length {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe).checked_sub(719_468)
 }
 
 fn truthy(v: &serde_json::Value) -> bool {
@@ -295,3 +399,74 @@ pub(crate) struct AckBody {
     error: Flag,
 }
 envelope!(AckBody);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates_in_all_three_forms() {
+        let expected = Some(784_111_777); // 1994-11-06 08:49:37 UTC
+        assert_eq!(http_date("Sun, 06 Nov 1994 08:49:37 GMT"), expected);
+        assert_eq!(http_date("Sunday, 06-Nov-94 08:49:37 GMT"), expected);
+        assert_eq!(http_date("Sun Nov  6 08:49:37 1994"), expected);
+        assert_eq!(http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            http_date("Tue, 29 Feb 2028 23:59:59 GMT"),
+            Some(1_835_481_599)
+        );
+        for bad in [
+            "",
+            "soon",
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "Sun, 31 Nov 1994 08:49:37 GMT",
+            "Sun, 29 Feb 2027 08:49:37 GMT",
+            "Sun, 06 Nov 1994 25:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT 12",
+            "Sun, 06 Nov 1969 08:49:37 GMT",
+            "Sun, 06 Nov 19940 08:49:37 GMT",
+        ] {
+            assert_eq!(http_date(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_dates_count_from_the_replys_date() {
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut map = http::HeaderMap::new();
+            for (k, v) in pairs {
+                map.insert(*k, http::HeaderValue::from_str(v).unwrap());
+            }
+            map
+        };
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(
+            retry_after(&headers(&[
+                ("retry-after", "Wed, 21 Oct 2015 07:30:00 GMT"),
+                ("date", date)
+            ])),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_after(&headers(&[
+                ("retry-after", "Wed, 21 Oct 2015 07:00:00 GMT"),
+                ("date", date)
+            ])),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after(&headers(&[(
+                "retry-after",
+                "Wed, 21 Oct 2015 07:30:00 GMT"
+            )])),
+            None,
+            "no Date: unknown"
+        );
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "999999")])),
+            Some(Duration::from_secs(999_999))
+        );
+    }
+}

@@ -6,9 +6,12 @@ use crate::error::Error;
 
 /// When to retry a failed call. A plain value: drivers ask it after each failure.
 ///
-/// Only 408, 429, 5xx, timeouts and network errors are retried, never another 4xx; a `Retry-After`
-/// from the service replaces the computed delay. The default is [`RetryPolicy::None`], as in
-/// every official SDK for presence calls.
+/// Only 408, 429, 5xx, timeouts and network errors are retried, never another 4xx. A
+/// `Retry-After` from the service (seconds, or an HTTP-date against the reply's `Date`)
+/// replaces the computed delay up to the policy's own longest wait
+/// ([`RetryPolicy::max_delay`]); a reply asking for longer is not waited for: the call fails at
+/// once with that error (a 429 whose [`Error::retry_after`] tells the caller when to come
+/// back). The default is [`RetryPolicy::None`], as in every official SDK for presence calls.
 ///
 /// ```
 /// use std::time::Duration;
@@ -19,6 +22,8 @@ use crate::error::Error;
 /// assert_eq!(policy.next_delay(3, &timeout, Duration::ZERO), Some(Duration::from_millis(800)));
 /// assert_eq!(policy.next_delay(5, &timeout, Duration::ZERO), None); // retries used up
 /// ```
+///
+/// See the crate README ("One-shot retry policy") for a worked table.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
 #[non_exhaustive]
 pub enum RetryPolicy {
@@ -45,11 +50,23 @@ pub enum RetryPolicy {
 
 impl RetryPolicy {
     /// A linear policy.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = presence_proto::RetryPolicy::linear(Duration::from_secs(2), 3);
+    /// assert_eq!(policy.max_retries(), 3);
+    /// ```
     pub fn linear(delay: Duration, max_retries: u32) -> Self {
         Self::Linear { delay, max_retries }
     }
 
     /// An exponential policy.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = presence_proto::RetryPolicy::exponential(Duration::from_millis(500), Duration::from_secs(30), 5);
+    /// assert_eq!(policy.max_retries(), 5);
+    /// ```
     pub fn exponential(min: Duration, max: Duration, max_retries: u32) -> Self {
         Self::Exponential {
             min,
@@ -59,6 +76,11 @@ impl RetryPolicy {
     }
 
     /// The most retries this policy makes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(presence_proto::RetryPolicy::linear(Duration::from_secs(1), 2).max_retries(), 2);
+    /// ```
     pub fn max_retries(&self) -> u32 {
         match self {
             Self::None => 0,
@@ -68,11 +90,40 @@ impl RetryPolicy {
         }
     }
 
-    /// The wait before retry number `retries_done + 1`, or `None` to give up.
+    /// The longest wait this policy accepts before a retry: `delay` (linear) or `max`
+    /// (exponential); `None` for [`RetryPolicy::None`]. A `Retry-After` above it ends the call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use presence_proto::RetryPolicy;
+    /// let policy = RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(30), 4);
+    /// assert_eq!(policy.max_delay(), Some(Duration::from_secs(30)));
+    /// ```
+    pub fn max_delay(&self) -> Option<Duration> {
+        match *self {
+            Self::None => None,
+            Self::Linear { delay, .. } => Some(delay),
+            Self::Exponential { max, .. } => Some(max),
+        }
+    }
+
+    /// The wait before retry number `retries_done + 1`, or `None` to give up (return the
+    /// error as it is).
     ///
     /// `retries_done` counts retries already made (0 after the first failure). `jitter` is added
     /// to the delay; the driver draws it (e.g. uniformly from 0..1 s), keeping the core free of
-    /// randomness.
+    /// randomness. A `Retry-After` longer than [`Self::max_delay`] gives up at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use presence_proto::{HereNow, Operation, RetryPolicy};
+    /// let reply = http::Response::builder().status(429).header("retry-after", "3600").body(&b""[..])?;
+    /// let error = HereNow::new().parse(reply).unwrap_err();
+    /// let policy = RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(30), 4);
+    /// assert_eq!(policy.next_delay(0, &error, Duration::ZERO), None); // not an hour's sleep
+    /// assert_eq!(error.retry_after(), Some(Duration::from_secs(3600)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_delay(
         &self,
         retries_done: u32,
@@ -90,7 +141,11 @@ impl RetryPolicy {
                 min.checked_mul(factor).unwrap_or(max).min(max)
             }
         };
-        let base = error.retry_after().unwrap_or(computed);
+        let base = match error.retry_after() {
+            Some(after) if Some(after) > self.max_delay() => return None,
+            Some(after) => after,
+            None => computed,
+        };
         Some(base.saturating_add(jitter))
     }
 
@@ -167,6 +222,29 @@ mod tests {
         let p = RetryPolicy::exponential(Duration::from_secs(2), Duration::from_secs(150), 6);
         let d = p.next_delay(0, &api(429, Some(7)), Duration::from_millis(300));
         assert_eq!(d, Some(Duration::from_millis(7300)));
+    }
+
+    #[test]
+    fn caps_retry_after_at_the_longest_wait() {
+        let p = RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(30), 4);
+        let j = Duration::ZERO;
+        assert_eq!(
+            p.next_delay(0, &api(429, Some(30)), j),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(p.next_delay(0, &api(429, Some(31)), j), None);
+        assert_eq!(p.next_delay(0, &api(503, Some(3600)), j), None);
+        assert_eq!(p.delay_with_jitter(0, &api(429, Some(999_999)), 0.5), None);
+        let linear = RetryPolicy::linear(Duration::from_secs(2), 3);
+        assert_eq!(
+            linear.next_delay(0, &api(429, Some(2)), j),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(linear.next_delay(0, &api(429, Some(3)), j), None);
+        assert_eq!(
+            linear.next_delay(0, &api(429, Some(0)), j),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]

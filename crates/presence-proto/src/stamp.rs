@@ -16,6 +16,11 @@ pub struct Stamp {
 
 impl Stamp {
     /// A stamp with the current Unix time in seconds and a request id (empty = none sent).
+    ///
+    /// ```
+    /// let stamp = presence_proto::Stamp::new(1_700_000_000, "req-1");
+    /// assert_eq!(stamp.timestamp(), 1_700_000_000);
+    /// ```
     pub fn new(timestamp: u64, request_id: impl Into<String>) -> Self {
         Self {
             timestamp,
@@ -24,11 +29,19 @@ impl Stamp {
     }
 
     /// Unix time in seconds; sent as `timestamp` when signing.
+    ///
+    /// ```
+    /// assert_eq!(presence_proto::Stamp::new(7, "r").timestamp(), 7);
+    /// ```
     pub fn timestamp(&self) -> u64 {
         self.timestamp
     }
 
     /// The request id sent as `requestid` (omitted when empty).
+    ///
+    /// ```
+    /// assert_eq!(presence_proto::Stamp::new(7, "r").request_id(), "r");
+    /// ```
     pub fn request_id(&self) -> &str {
         &self.request_id
     }

@@ -753,7 +753,7 @@ fn parse_and_compare(
         Built::SetState(op) => check(run(op, reply), expected, compare_set_state),
         Built::GetState(op) => check(run(op, reply), expected, compare_get_state),
         Built::Heartbeat(op) => check(run(op, reply), expected, |e, ()| compare_ack(e)),
-        Built::Leave(op) => check(run(op, reply), expected, |e, ()| compare_ack(e)),
+        Built::Leave(op) => check(run(op, reply), expected, |e, _| compare_ack(e)),
     }
 }
 

@@ -223,7 +223,7 @@ async fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         .map(|i| many.add(Member::new(format!("bench-user-{i:05}")).channels([CHANNEL])))
         .collect();
     for id in pending {
-        id.await?;
+        id?;
     }
     let mut joined = 0;
     let mut failures = 0u64;
@@ -263,10 +263,7 @@ async fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             Ok(Some((_, event))) => match event {
                 SessionEvent::HeartbeatFailed { .. } => failures += 1,
                 SessionEvent::PresenceAtRisk { .. } => at_risk += 1,
-                SessionEvent::Recovered {
-                    presence_lost: true,
-                    ..
-                } => lost += 1,
+                SessionEvent::PresenceLost { .. } => lost += 1,
                 SessionEvent::Stopped { error } => {
                     return Err(format!("a user stopped: {error:?}").into());
                 }

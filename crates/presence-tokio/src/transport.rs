@@ -12,20 +12,26 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::rt::{Read, ReadBufCursor, Write};
-use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connect, Connected, Connection, HttpConnector};
 use hyper_util::client::legacy::{Client as HyperClient, ResponseFuture};
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use presence_proto::Error;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use presence_proto::{Error, Proxy, RootCertificates, SendError};
+use tokio::net::TcpStream;
 
 /// Boxed error type hyper and its connectors use.
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
-/// The connector of the default client: plain TCP or rustls (ring, webpki roots), tagged.
-pub(crate) type DefaultConnector = Tagging<HttpsConnector<HttpConnector>>;
+/// The connector of the default client: TCP (direct or through the proxy), tagged, then rustls
+/// for `https` origins when a TLS feature is on.
+#[cfg(any(feature = "rustls", feature = "native-roots"))]
+pub(crate) type DefaultConnector = hyper_rustls::HttpsConnector<Connector>;
+/// The connector of the default client: TCP (direct or through the proxy), tagged; no TLS.
+#[cfg(not(any(feature = "rustls", feature = "native-roots")))]
+pub(crate) type DefaultConnector = Connector;
 
 /// Anything that can send a request and hand back hyper's response future.
 ///
@@ -47,44 +53,100 @@ where
     }
 }
 
-/// Pool and socket settings of the default client.
+/// The request body of the default client: the whole body in one frame.
+#[derive(Debug)]
+pub(crate) struct OneFrame(Option<Bytes>);
+
+impl From<Bytes> for OneFrame {
+    fn from(bytes: Bytes) -> Self {
+        Self((!bytes.is_empty()).then_some(bytes))
+    }
+}
+
+impl hyper::body::Body for OneFrame {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.0.take().map(|data| Ok(hyper::body::Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.0.as_ref().map_or(0, |b| b.len() as u64))
+    }
+}
+
+/// Pool, socket, proxy and TLS settings of the default client.
 #[derive(Clone, Debug)]
-pub(crate) struct PoolOptions {
+pub(crate) struct PoolOptions<'a> {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) max_idle_per_host: usize,
+    pub(crate) proxy: Option<Arc<Matcher>>,
+    #[cfg_attr(
+        not(any(feature = "rustls", feature = "native-roots")),
+        allow(dead_code)
+    )]
+    pub(crate) roots: &'a RootCertificates,
 }
 
-/// Builds the default pooled client: HTTP/1.1 keep-alive, rustls with ring and the webpki roots,
-/// `pool_timer` set so idle connections really expire, hyper-util's own retry of requests that
-/// were never written left on (it only re-sends requests that did not leave the machine).
+/// The proxy matcher for a [`Proxy`] setting: hyper-util's, from the environment
+/// (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, and lower-case) or one URL for all.
+pub(crate) fn proxy_matcher(proxy: &Proxy) -> Option<Arc<Matcher>> {
+    let matcher = match proxy {
+        Proxy::None => return None,
+        Proxy::Url(url) => Matcher::builder().all(url.expose().to_owned()).build(),
+        _ => Matcher::from_env(),
+    };
+    Some(Arc::new(matcher))
+}
+
+/// Builds the default pooled client: HTTP/1.1 keep-alive, the proxy, rustls (ring) with the
+/// roots the features choose plus the added ones, `pool_timer` set so idle connections really
+/// expire, hyper-util's own retry of requests that were never written left on (it only
+/// re-sends requests that did not leave the machine).
 pub(crate) fn default_client(
-    options: &PoolOptions,
-) -> Result<HyperClient<DefaultConnector, Full<Bytes>>, Error> {
+    options: &PoolOptions<'_>,
+) -> Result<HyperClient<DefaultConnector, OneFrame>, Error> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(options.connect_timeout);
-    let provider = rustls::crypto::ring::default_provider();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(provider)
-        .map_err(|e| Error::InvalidConfig {
-            field: "tls",
-            reason: format!("rustls could not be configured: {e}"),
-        })?
+    let connector = Connector {
+        http,
+        proxy: options.proxy.clone(),
+    };
+    #[cfg(any(feature = "rustls", feature = "native-roots"))]
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(crate::tls::client_config(options.roots)?)
         .https_or_http()
         .enable_http1()
-        .wrap_connector(http);
+        .wrap_connector(connector);
+    #[cfg(not(any(feature = "rustls", feature = "native-roots")))]
+    if !options.roots.is_empty() {
+        return Err(Error::InvalidConfig {
+            field: "root_certificate",
+            reason: "presence-tokio was built without TLS (features `rustls`, `native-roots`)"
+                .to_owned(),
+        });
+    }
     let mut builder = HyperClient::builder(TokioExecutor::new());
     builder
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(options.idle_timeout)
         .pool_max_idle_per_host(options.max_idle_per_host);
-    Ok(builder.build(Tagging(https)))
+    Ok(builder.build(connector))
 }
 
 // ---------------------------------------------------------------------------------------------
-// Connection tagging.
+// Connecting: direct or through the proxy, and tagging.
 
 /// Marker stored in every connection's `Connected::extra`: set once a response head arrived on
 /// the connection, so a later failure on it is known to be on a *reused* connection.
@@ -114,60 +176,69 @@ pub(crate) fn connection_reused(error: &hyper_util::client::legacy::Error) -> Op
     extensions.get::<ConnTag>().map(ConnTag::answered)
 }
 
-/// A connector wrapper that adds a [`ConnTag`] to every connection it makes.
+/// The TCP connector: straight to the origin, or to the proxy the matcher names (`CONNECT`
+/// through hyper-util's [`Tunnel`] for `https`, request forwarding for `http`). Every
+/// connection carries a [`ConnTag`].
 #[derive(Clone, Debug)]
-pub(crate) struct Tagging<C>(C);
-
-impl<C> tower_service::Service<http::Uri> for Tagging<C>
-where
-    C: tower_service::Service<http::Uri>,
-    C::Future: Unpin,
-{
-    type Response = Tagged<C::Response>;
-    type Error = C::Error;
-    type Future = TaggingFuture<C::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, uri: http::Uri) -> Self::Future {
-        TaggingFuture(self.0.call(uri))
-    }
+pub(crate) struct Connector {
+    http: HttpConnector,
+    proxy: Option<Arc<Matcher>>,
 }
 
-/// Future of [`Tagging`]: the inner connect, its stream wrapped in [`Tagged`].
-#[derive(Debug)]
-pub(crate) struct TaggingFuture<F>(F);
+type Connecting = Pin<Box<dyn Future<Output = Result<Tagged, BoxError>> + Send>>;
 
-impl<F, S, E> Future for TaggingFuture<F>
-where
-    F: Future<Output = Result<S, E>> + Unpin,
-{
-    type Output = Result<Tagged<S>, E>;
+impl tower_service::Service<http::Uri> for Connector {
+    type Response = Tagged;
+    type Error = BoxError;
+    type Future = Connecting;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map_ok(|stream| Tagged {
-            stream,
-            tag: ConnTag(Arc::new(AtomicBool::new(false))),
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        tower_service::Service::<http::Uri>::poll_ready(&mut self.http, cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        let mut http = self.http.clone();
+        let intercept = self.proxy.as_ref().and_then(|m| m.intercept(&dst));
+        Box::pin(async move {
+            let (stream, forwarded) = match intercept {
+                None => (http.call(dst).await?, false),
+                Some(proxy) if dst.scheme_str() == Some("https") => {
+                    let mut tunnel = Tunnel::new(proxy.uri().clone(), http);
+                    if let Some(auth) = proxy.basic_auth() {
+                        tunnel = tunnel.with_auth(auth.clone());
+                    }
+                    (tunnel.call(dst).await?, false)
+                }
+                Some(proxy) => (http.call(proxy.uri().clone()).await?, true),
+            };
+            Ok(Tagged {
+                stream,
+                tag: ConnTag(Arc::new(AtomicBool::new(false))),
+                forwarded,
+            })
         })
     }
 }
 
-/// A connected stream plus its [`ConnTag`].
+/// A connected stream plus its [`ConnTag`]; `forwarded`: to an HTTP proxy that forwards the
+/// requests (sent in absolute form).
 #[derive(Debug)]
-pub(crate) struct Tagged<S> {
-    stream: S,
+pub(crate) struct Tagged {
+    stream: TokioIo<TcpStream>,
     tag: ConnTag,
+    forwarded: bool,
 }
 
-impl<S: Connection> Connection for Tagged<S> {
+impl Connection for Tagged {
     fn connected(&self) -> Connected {
-        self.stream.connected().extra(self.tag.clone())
+        self.stream
+            .connected()
+            .extra(self.tag.clone())
+            .proxy(self.forwarded)
     }
 }
 
-impl<S: Read + Unpin> Read for Tagged<S> {
+impl Read for Tagged {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -177,7 +248,7 @@ impl<S: Read + Unpin> Read for Tagged<S> {
     }
 }
 
-impl<S: Write + Unpin> Write for Tagged<S> {
+impl Write for Tagged {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -210,38 +281,21 @@ impl<S: Write + Unpin> Write for Tagged<S> {
 // ---------------------------------------------------------------------------------------------
 // Errors and bodies.
 
-/// A failed attempt, with whether it is the "server closed an idle pooled connection" case.
-pub(crate) struct Failure {
-    pub(crate) error: Error,
-    /// The request failed on a connection that had already served a response (or on a
-    /// user-supplied client, where that cannot be known) because the server closed it before
-    /// answering: safe and sensible to send once more at once.
-    pub(crate) stale: bool,
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Self {
-            error,
-            stale: false,
-        }
-    }
-}
-
 /// Maps a hyper-util client error (no response head received) to the core's error.
 pub(crate) fn send_error(
     error: hyper_util::client::legacy::Error,
     connect_timeout: Option<Duration>,
-) -> Failure {
+) -> SendError {
     if error.is_connect() {
+        #[cfg(any(feature = "rustls", feature = "native-roots"))]
+        if let Some(problem) = crate::tls::certificate_problem(&error) {
+            return SendError::from(Error::certificate(problem, error));
+        }
         let timed_out = chain_has_io_kind(&error, &[io::ErrorKind::TimedOut]);
-        return Failure {
-            error: match (timed_out, connect_timeout) {
-                (true, Some(after)) => Error::timeout(after),
-                _ => Error::network("connect", error),
-            },
-            stale: false,
-        };
+        return SendError::from(match (timed_out, connect_timeout) {
+            (true, Some(after)) => Error::timeout(after),
+            _ => Error::network("connect", error),
+        });
     }
     let closed_early = find_in_chain::<hyper::Error>(&error)
         .is_some_and(|e| e.is_incomplete_message() || e.is_canceled() || e.is_closed())
@@ -254,10 +308,12 @@ pub(crate) fn send_error(
                 io::ErrorKind::UnexpectedEof,
             ],
         );
-    let stale = closed_early && connection_reused(&error).unwrap_or(true);
-    Failure {
-        error: Error::network("send", error),
-        stale,
+    let reused = connection_reused(&error).unwrap_or(true);
+    let error_value = Error::network("send", error);
+    if closed_early && reused {
+        SendError::stale(error_value)
+    } else {
+        SendError::from(error_value)
     }
 }
 
@@ -275,7 +331,7 @@ pub(crate) async fn read_body(
     }
     let mut first: Option<Bytes> = None;
     let mut gathered: Vec<u8> = Vec::new();
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
         let frame = frame.map_err(|e| Error::network("read body", e))?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers: nothing to keep

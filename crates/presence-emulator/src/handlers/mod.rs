@@ -4,6 +4,7 @@ mod groups;
 mod here_now;
 mod presence;
 mod state;
+pub(crate) mod subscribe;
 mod where_now;
 
 use std::borrow::Cow;
@@ -59,62 +60,9 @@ pub(crate) fn answer_routed(
     raw_query: &str,
     dry_run: bool,
 ) -> Reply {
-    if raw_path.len() + raw_query.len() > MAX_URL_BYTES {
-        return Reply::presence_error(414, "URI Too Long");
-    }
-    if !is_get {
-        return Reply::presence_error(405, "Method Not Allowed");
-    }
-    if raw_path == "/time/0" {
-        // The time endpoint, which SDKs poll to probe connectivity: a 17-digit timetoken.
-        return Reply::ok(&serde_json::json!([timetoken(shared.now())]));
-    }
-    let Some(target) = target else {
-        return Reply::presence_error(404, "Not Found");
-    };
-    let route = target.route;
-    let to_reply = |e: BadRequest| {
-        if route.is_presence() {
-            Reply::from(e)
-        } else {
-            e.registry()
-        }
-    };
-    let query = match Query::parse(raw_query) {
-        Ok(q) => q,
-        Err(e) => return to_reply(e),
-    };
-    let sub_key = match request::segment(target.sub_key, "subscribe key") {
-        Ok(k) => k,
-        Err(e) => return to_reply(e),
-    };
-    let keyset = shared.config.keyset(&sub_key);
-    if route.is_presence() && !keyset.is_presence_enabled() {
-        return Reply::not_enabled();
-    }
-    if route == Route::GlobalHereNow && !keyset.is_global_here_now_enabled() {
-        return Reply::not_enabled();
-    }
-    let now = shared.now();
-    if let Some(secret) = keyset.secret() {
-        let ok = signature::verify(
-            secret,
-            keyset.publish(),
-            raw_path,
-            &query.pairs(),
-            unix_secs(now),
-        );
-        if !ok {
-            return Reply::signature_mismatch();
-        }
-    }
-    let call = Call {
-        shared,
-        keyset,
-        sub_key,
-        query,
-        now,
-        dry_run,
+    let (call, route) = match open(shared, is_get, raw_path, target, raw_query, dry_run) {
+        Ok(opened) => opened,
+        Err(reply) => return reply,
     };
     let result = match route {
         Route::GlobalHereNow => here_now::here_now(&call, None),
@@ -127,15 +75,82 @@ pub(crate) fn answer_routed(
         Route::Group { group } => groups::group(&call, group),
         Route::GroupDelete { group } => groups::delete(&call, group),
         Route::GroupList => groups::list_all(&call),
+        // Without a server to hold it: whatever is there now (for `InProcess`).
+        Route::Subscribe { channels } => subscribe::prepare(&call, channels).map(|p| match p {
+            subscribe::Prepared::Now(reply) => reply,
+            subscribe::Prepared::Poll(poll) => poll.answer_now(shared, subscribe::Quirk::default()),
+        }),
     };
     result.unwrap_or_else(|reply| reply)
 }
 
-/// A PubNub timetoken: 100 ns units since the Unix epoch.
-fn timetoken(now: SystemTime) -> u64 {
-    now.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos() / 100).unwrap_or(u64::MAX))
+/// What every API call checks first: URL length, method, the time endpoint, the route,
+/// query, subscribe key, keyset switches and the signature.
+pub(crate) fn open<'a>(
+    shared: &'a Shared,
+    is_get: bool,
+    raw_path: &str,
+    target: Option<Target<'a>>,
+    raw_query: &'a str,
+    dry_run: bool,
+) -> Result<(Call<'a>, Route<'a>), Reply> {
+    if raw_path.len() + raw_query.len() > MAX_URL_BYTES {
+        return Err(Reply::presence_error(414, "URI Too Long"));
+    }
+    if !is_get {
+        return Err(Reply::presence_error(405, "Method Not Allowed"));
+    }
+    if raw_path == "/time/0" {
+        // The time endpoint, which SDKs poll to probe connectivity: a 17-digit timetoken.
+        return Err(Reply::ok(&serde_json::json!([timetoken(shared.now())])));
+    }
+    let Some(target) = target else {
+        return Err(Reply::presence_error(404, "Not Found"));
+    };
+    let route = target.route;
+    let to_reply = |e: BadRequest| {
+        if route.is_presence() {
+            Reply::from(e)
+        } else {
+            e.registry()
+        }
+    };
+    let query = Query::parse(raw_query).map_err(to_reply)?;
+    let sub_key = request::segment(target.sub_key, "subscribe key").map_err(to_reply)?;
+    let keyset = shared.config.keyset(&sub_key);
+    // Subscribe is answered on presence-disabled keysets too (with no presence events).
+    let subscribe = matches!(route, Route::Subscribe { .. });
+    if route.is_presence() && !subscribe && !keyset.is_presence_enabled() {
+        return Err(Reply::not_enabled());
+    }
+    if route == Route::GlobalHereNow && !keyset.is_global_here_now_enabled() {
+        return Err(Reply::not_enabled());
+    }
+    let now = shared.now();
+    if let Some(secret) = keyset.secret() {
+        let ok = signature::verify(
+            secret,
+            keyset.publish(),
+            raw_path,
+            &query.pairs(),
+            unix_secs(now),
+        );
+        if !ok {
+            return Err(Reply::signature_mismatch());
+        }
+    }
+    let call = Call {
+        shared,
+        keyset,
+        sub_key,
+        query,
+        now,
+        dry_run,
+    };
+    Ok((call, route))
 }
+
+use crate::events::timetoken;
 
 impl Call<'_> {
     /// Refuses (403) when Access Manager is on and `auth` lacks `need` on any of the
@@ -170,7 +185,7 @@ impl Call<'_> {
     }
 
     /// The store, locked, with this key's expired entries already swept.
-    pub(crate) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> crate::shared::StoreGuard<'_> {
         let mut store = self.shared.store();
         store.sweep(&self.sub_key, self.now);
         store

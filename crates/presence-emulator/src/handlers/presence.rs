@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Call, resolve};
 use crate::config::Need;
-use crate::request::{BadRequest, channel_list};
+use crate::request::{BadRequest, Names, channel_list};
 use crate::response::{HEARTBEAT_ACK, LEAVE_ACK, Reply};
 
 /// State JSON longer than this (decoded, in bytes) is refused (the URL limit alone would
@@ -16,12 +16,25 @@ pub(super) const MAX_STATE_BYTES: usize = 16 * 1024;
 pub(super) fn heartbeat(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Reply> {
     let channels = channel_list(raw_channels)?;
     let groups = call.query.groups()?;
-    let uuid = call.query.caller()?;
+    call.query.caller()?;
     if channels.is_empty() && groups.is_empty() {
         return Err(BadRequest::new("No channels or channel groups specified").into());
     }
     let keyed = call.query.get("state").map(parse_state).transpose()?;
     call.authorize(&channels, &groups, Need::Read)?;
+    apply_heartbeat(call, channels, &groups, keyed.as_ref())?;
+    Ok(Reply::ok_text(HEARTBEAT_ACK))
+}
+
+/// Joins or keeps the caller present on `channels` and the channels of `groups` (after
+/// validation and authorization), with the keyed `state`: a heartbeat, or a subscribe.
+pub(super) fn apply_heartbeat(
+    call: &Call<'_>,
+    channels: Names<'_>,
+    groups: &[&str],
+    keyed: Option<&serde_json::Map<String, Value>>,
+) -> Result<(), Reply> {
+    let uuid = call.query.caller()?;
     let timeout = call
         .shared
         .config
@@ -30,11 +43,11 @@ pub(super) fn heartbeat(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Re
 
     // Not `call.store()`: the heartbeat sweeps the key itself, in the same lookup.
     let mut store = call.shared.store();
-    let all = resolve(&store, &call.sub_key, channels, &groups)?;
+    let all = resolve(&store, &call.sub_key, channels, groups)?;
     let mut states: HashMap<String, Option<Value>> = HashMap::new();
-    if let Some(keyed) = &keyed {
+    if let Some(keyed) = keyed {
         // Group-keyed state first, so a channel's own key wins.
-        for g in &groups {
+        for g in groups {
             if let Some(v) = keyed.get(*g) {
                 let v = state_value(v, g)?;
                 for ch in store.group_channels(&call.sub_key, g) {
@@ -51,7 +64,7 @@ pub(super) fn heartbeat(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Re
     if !call.dry_run {
         store.heartbeat(&call.sub_key, call.now, uuid, &all, expires, &states);
     }
-    Ok(Reply::ok_text(HEARTBEAT_ACK))
+    Ok(())
 }
 
 pub(super) fn leave(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Reply> {
@@ -71,7 +84,7 @@ pub(super) fn leave(call: &Call<'_>, raw_channels: &str) -> Result<Reply, Reply>
 }
 
 /// Parses a `state` parameter: a JSON object of at most [`MAX_STATE_BYTES`].
-pub(super) fn parse_state(raw: &str) -> Result<serde_json::Map<String, Value>, BadRequest> {
+pub(crate) fn parse_state(raw: &str) -> Result<serde_json::Map<String, Value>, BadRequest> {
     if raw.len() > MAX_STATE_BYTES {
         return Err(BadRequest::new(format!(
             "State is larger than {MAX_STATE_BYTES} bytes"

@@ -21,7 +21,7 @@ fn stats_count_requests_presence_and_timeouts() {
         r.json(),
         json!({
             "requests": {"channel_group": 0, "get_state": 0, "heartbeat": 2, "here_now": 1,
-                         "leave": 1, "other": 1, "set_state": 0, "where_now": 0},
+                         "leave": 1, "other": 1, "set_state": 0, "subscribe": 0, "where_now": 0},
             "requests_total": 5, "error_replies": 1, "faults_applied": 0,
             "present": 1, "timed_out": 1, "left": 1
         })

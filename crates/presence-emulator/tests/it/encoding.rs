@@ -182,7 +182,8 @@ fn other_methods_and_unknown_paths() {
         "/",
         "/v2/presence",
         "/v2/presence/sub-key/sk/channel/a/nope",
-        "/v2/subscribe/sk/a/0",
+        "/v2/subscribe/sk/a",
+        "/v2/publish/pub/sk/0/a/0/1",
     ] {
         let r = emu.get(path);
         assert_eq!(r.status, 404, "{path}");

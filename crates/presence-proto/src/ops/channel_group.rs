@@ -51,6 +51,11 @@ pub struct AddChannelsToGroup {
 
 impl AddChannelsToGroup {
     /// Adds `channels` to `group`.
+    ///
+    /// ```
+    /// let op = presence_proto::AddChannelsToGroup::new("friends", ["alice-room", "bob-room"]);
+    /// # let _ = op;
+    /// ```
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(
         group: impl Into<String>,
         channels: I,
@@ -98,6 +103,11 @@ pub struct RemoveChannelsFromGroup {
 
 impl RemoveChannelsFromGroup {
     /// Removes `channels` from `group`.
+    ///
+    /// ```
+    /// let op = presence_proto::RemoveChannelsFromGroup::new("friends", ["bob-room"]);
+    /// # let _ = op;
+    /// ```
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(
         group: impl Into<String>,
         channels: I,
@@ -145,6 +155,11 @@ pub struct ListGroupChannels {
 
 impl ListGroupChannels {
     /// Lists `group`'s channels.
+    ///
+    /// ```
+    /// let op = presence_proto::ListGroupChannels::new("friends");
+    /// # let _ = op;
+    /// ```
     pub fn new(group: impl Into<String>) -> Self {
         Self {
             group: group.into(),
@@ -153,7 +168,15 @@ impl ListGroupChannels {
 }
 
 /// The result of [`ListGroupChannels`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// ```
+/// use presence_proto::{ListGroupChannels, Operation};
+/// let body = br#"{"status":200,"payload":{"group":"friends","channels":["a","b"]},"service":"channel-registry","error":false}"#;
+/// let listed = ListGroupChannels::new("friends").parse(http::Response::new(&body[..]))?;
+/// assert_eq!(serde_json::to_string(&listed)?, r#"{"group":"friends","channels":["a","b"]}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct GroupChannels {
     /// The group's name.
@@ -205,6 +228,11 @@ pub struct DeleteGroup {
 
 impl DeleteGroup {
     /// Deletes `group`.
+    ///
+    /// ```
+    /// let op = presence_proto::DeleteGroup::new("friends");
+    /// # let _ = op;
+    /// ```
     pub fn new(group: impl Into<String>) -> Self {
         Self {
             group: group.into(),

@@ -34,23 +34,49 @@ pub struct GetState {
 
 impl GetState {
     /// An empty get_state; add channels or groups.
+    ///
+    /// ```
+    /// use presence_proto::{Config, GetState, Operation, Stamp};
+    /// let config = Config::builder("demo", "alice").build()?;
+    /// let req = GetState::new().channels(["lobby"]).to_request(&config, &Stamp::new(0, ""))?;
+    /// assert!(req.uri().path().ends_with("/uuid/alice"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Adds channels.
+    ///
+    /// ```
+    /// let op = presence_proto::GetState::new().channels(["lobby"]);
+    /// # let _ = op;
+    /// ```
     pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
         names::extend(&mut self.channels, channels);
         self
     }
 
     /// Adds channel groups.
+    ///
+    /// ```
+    /// let op = presence_proto::GetState::new().groups(["friends"]);
+    /// # let _ = op;
+    /// ```
     pub fn groups<I: IntoIterator<Item = S>, S: Into<String>>(mut self, groups: I) -> Self {
         names::extend(&mut self.groups, groups);
         self
     }
 
     /// Reads another user's state (default: the caller's).
+    ///
+    /// ```
+    /// use presence_proto::{Config, GetState, Operation, Stamp};
+    /// let config = Config::builder("demo", "alice").build()?;
+    /// let req = GetState::new().channels(["lobby"]).user_id("bob").to_request(&config, &Stamp::new(0, ""))?;
+    /// assert!(req.uri().path().ends_with("/uuid/bob"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self
@@ -58,7 +84,16 @@ impl GetState {
 }
 
 /// The result of [`GetState`]: state per channel.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// ```
+/// use presence_proto::{GetState, Operation};
+/// let body = br#"{"status":200,"uuid":"bob","payload":{"mood":"busy"}}"#;
+/// let got = GetState::new().channels(["lobby"]).parse(http::Response::new(&body[..]))?;
+/// assert_eq!(got.state("lobby"), Some(&serde_json::json!({"mood": "busy"})));
+/// assert_eq!(serde_json::to_string(&got)?, r#"{"user_id":"bob","channels":[{"channel":"lobby","state":{"mood":"busy"}}]}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct GetStateResult {
     /// The user id the service answered for, when it said.
@@ -68,7 +103,15 @@ pub struct GetStateResult {
 }
 
 /// One channel's state in a [`GetStateResult`].
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// ```
+/// # fn demo(got: presence_proto::GetStateResult) {
+/// for entry in &got.channels {
+///     println!("{}: {}", entry.channel, entry.state);
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ChannelState {
     /// Channel name.
@@ -79,6 +122,14 @@ pub struct ChannelState {
 
 impl GetStateResult {
     /// The raw state on `channel`, if the reply has it.
+    ///
+    /// ```
+    /// # fn demo(got: presence_proto::GetStateResult) {
+    /// if let Some(state) = got.state("lobby") {
+    ///     println!("lobby: {state}");
+    /// }
+    /// # }
+    /// ```
     pub fn state(&self, channel: &str) -> Option<&serde_json::Value> {
         self.channels
             .iter()

@@ -13,6 +13,10 @@ use crate::response::{AckBody, decode};
 use crate::stamp::Stamp;
 
 /// Default presence timeout in seconds.
+///
+/// ```
+/// assert_eq!(presence_proto::DEFAULT_PRESENCE_TIMEOUT, 300);
+/// ```
 pub const DEFAULT_PRESENCE_TIMEOUT: u32 = 300;
 
 /// Announces the caller on channels and groups for `presence_timeout` seconds, optionally
@@ -52,29 +56,63 @@ impl Default for Heartbeat {
 
 impl Heartbeat {
     /// A heartbeat with the default 300 s timeout; add channels or groups.
+    ///
+    /// ```
+    /// use presence_proto::{Config, Heartbeat, Operation, Stamp};
+    /// let config = Config::builder("demo", "alice").build()?;
+    /// let req = Heartbeat::new().channels(["lobby"]).to_request(&config, &Stamp::new(0, ""))?;
+    /// assert!(req.uri().path().ends_with("/channel/lobby/heartbeat"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Adds channels.
+    ///
+    /// ```
+    /// let op = presence_proto::Heartbeat::new().channels(["lobby", "kitchen"]);
+    /// # let _ = op;
+    /// ```
     pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
         names::extend(&mut self.channels, channels);
         self
     }
 
     /// Adds channel groups.
+    ///
+    /// ```
+    /// let op = presence_proto::Heartbeat::new().groups(["friends"]);
+    /// # let _ = op;
+    /// ```
     pub fn groups<I: IntoIterator<Item = S>, S: Into<String>>(mut self, groups: I) -> Self {
         names::extend(&mut self.groups, groups);
         self
     }
 
     /// Seconds without a heartbeat after which the service times the caller out (default 300).
+    ///
+    /// ```
+    /// use presence_proto::{Config, Heartbeat, Operation, Stamp};
+    /// let config = Config::builder("demo", "alice").build()?;
+    /// let req = Heartbeat::new().channels(["lobby"]).presence_timeout(60).to_request(&config, &Stamp::new(0, ""))?;
+    /// assert!(req.uri().query().unwrap().contains("heartbeat=60"));
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn presence_timeout(mut self, seconds: u32) -> Self {
         self.presence_timeout = seconds;
         self
     }
 
     /// Sets the state carried for one channel or group (keyed by its name on the wire).
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// struct Mood { mood: &'static str }
+    /// let op = presence_proto::Heartbeat::new().channels(["lobby"]).state("lobby", &Mood { mood: "happy" })?;
+    /// # let _ = op;
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn state<T: Serialize + ?Sized>(
         mut self,
         name: impl Into<String>,
@@ -86,6 +124,13 @@ impl Heartbeat {
     }
 
     /// Sets the already-built state of one channel or group.
+    ///
+    /// ```
+    /// let op = presence_proto::Heartbeat::new()
+    ///     .channels(["lobby"])
+    ///     .state_value("lobby", serde_json::json!({"mood": "happy"}));
+    /// # let _ = op;
+    /// ```
     pub fn state_value(mut self, name: impl Into<String>, state: serde_json::Value) -> Self {
         self.state.insert(name.into(), state);
         self

@@ -15,6 +15,10 @@ use crate::response::{Flag, Status, decode, envelope, lenient_status, shape_erro
 use crate::stamp::Stamp;
 
 /// Largest `limit` the service accepts.
+///
+/// ```
+/// assert_eq!(presence_proto::MAX_HERE_NOW_LIMIT, 1000);
+/// ```
 pub const MAX_HERE_NOW_LIMIT: u32 = 1000;
 
 /// Who is present: on some channels and/or channel groups, or (with neither) on the whole keyset.
@@ -54,54 +58,121 @@ impl Default for HereNow {
 
 impl HereNow {
     /// A global here now (no channel, no group) until channels or groups are added.
+    ///
+    /// ```
+    /// assert!(presence_proto::HereNow::new().is_global());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Adds channels (duplicates are dropped; order does not matter).
+    ///
+    /// ```
+    /// let op = presence_proto::HereNow::new().channels(["lobby", "kitchen"]);
+    /// assert!(!op.is_global());
+    /// ```
     pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
         names::extend(&mut self.channels, channels);
         self
     }
 
     /// Adds channel groups.
+    ///
+    /// ```
+    /// let op = presence_proto::HereNow::new().groups(["friends"]);
+    /// assert!(!op.is_global());
+    /// ```
     pub fn groups<I: IntoIterator<Item = S>, S: Into<String>>(mut self, groups: I) -> Self {
         names::extend(&mut self.groups, groups);
         self
     }
 
     /// Whether to list occupants' user ids (default `true`; `false` sends `disable_uuids=1`).
+    ///
+    /// ```
+    /// let counts_only = presence_proto::HereNow::new().channels(["lobby"]).include_user_ids(false);
+    /// # let _ = counts_only;
+    /// ```
     pub fn include_user_ids(mut self, include: bool) -> Self {
         self.include_user_ids = include;
         self
     }
 
     /// Whether to include each occupant's state (default `false`; `true` sends `state=1`).
+    ///
+    /// ```
+    /// let with_state = presence_proto::HereNow::new().channels(["lobby"]).include_state(true);
+    /// # let _ = with_state;
+    /// ```
     pub fn include_state(mut self, include: bool) -> Self {
         self.include_state = include;
         self
     }
 
     /// Occupants per channel, `0..=1000` (default 1000). `0` returns occupancy only.
+    ///
+    /// ```
+    /// assert_eq!(presence_proto::HereNow::new().limit(100).get_limit(), 100);
+    /// ```
     pub fn limit(mut self, limit: u32) -> Self {
         self.limit = limit;
         self
     }
 
     /// Zero-based index of the first occupant returned per channel (default 0).
+    ///
+    /// ```
+    /// assert_eq!(presence_proto::HereNow::new().limit(100).offset(200).get_offset(), 200);
+    /// ```
     pub fn offset(mut self, offset: u32) -> Self {
         self.offset = offset;
         self
     }
 
+    /// The `limit` set (default 1000).
+    ///
+    /// ```
+    /// assert_eq!(presence_proto::HereNow::new().limit(50).get_limit(), 50);
+    /// ```
+    pub fn get_limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// The `offset` set (default 0).
+    ///
+    /// ```
+    /// assert_eq!(presence_proto::HereNow::new().offset(50).get_offset(), 50);
+    /// ```
+    pub fn get_offset(&self) -> u32 {
+        self.offset
+    }
+
     /// Whether this is a global here now (no channel and no group).
+    ///
+    /// ```
+    /// assert!(presence_proto::HereNow::new().is_global());
+    /// assert!(!presence_proto::HereNow::new().channels(["a"]).is_global());
+    /// ```
     pub fn is_global(&self) -> bool {
         self.channels.is_empty() && self.groups.is_empty()
     }
 }
 
 /// The result of [`HereNow`].
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// ```
+/// use presence_proto::{HereNow, HereNowResult, Operation};
+/// let body = br#"{"status":200,"occupancy":1,"uuids":["bob"]}"#;
+/// let here = HereNow::new().channels(["lobby"]).parse(http::Response::new(&body[..]))?;
+/// assert_eq!(here.total_occupancy, 1);
+/// // The serde form, the same as `presence here-now --json`:
+/// let json = serde_json::to_string(&here)?;
+/// assert_eq!(json, r#"{"total_channels":1,"total_occupancy":1,"channels":[{"name":"lobby","occupancy":1,"occupants":[{"user_id":"bob","state":null}],"occupants_listed":true}]}"#);
+/// assert_eq!(serde_json::from_str::<HereNowResult>(&json)?, here);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct HereNowResult {
     /// Channels in the reply (as counted by the service).
@@ -114,13 +185,30 @@ pub struct HereNowResult {
 
 impl HereNowResult {
     /// The entry for `name`, if the reply has one.
+    ///
+    /// ```
+    /// use presence_proto::{HereNow, Operation};
+    /// let body = br#"{"status":200,"occupancy":1,"uuids":["bob"]}"#;
+    /// let here = HereNow::new().channels(["lobby"]).parse(http::Response::new(&body[..]))?;
+    /// assert_eq!(here.channel("lobby").map(|c| c.occupancy), Some(1));
+    /// assert!(here.channel("kitchen").is_none());
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
     pub fn channel(&self, name: &str) -> Option<&HereNowChannel> {
         self.channels.iter().find(|c| c.name == name)
     }
 }
 
 /// One channel of a [`HereNowResult`].
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// ```
+/// # fn demo(here: presence_proto::HereNowResult) {
+/// for channel in &here.channels {
+///     println!("{}: {} present, {} listed", channel.name, channel.occupancy, channel.occupants.len());
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct HereNowChannel {
     /// Channel name.
@@ -135,7 +223,15 @@ pub struct HereNowChannel {
 }
 
 /// One occupant of a [`HereNowChannel`].
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// ```
+/// # fn demo(channel: presence_proto::HereNowChannel) {
+/// for user in &channel.occupants {
+///     println!("{} {:?}", user.user_id, user.state);
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct HereNowUser {
     /// The occupant's user id.
@@ -277,7 +373,8 @@ struct ChannelWire {
     uuids: Option<Vec<HereNowUser>>,
 }
 
-/// An occupant is a bare user id string (no `state=1`) or `{"uuid": …, "state"?: …}`.
+/// An occupant is a bare user id string (no `state=1`) or `{"uuid": …, "state"?: …}` on the
+/// wire; `{"user_id": …, "state": …}` (this crate's own serialised form) is read too.
 impl<'de> Deserialize<'de> for HereNowUser {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -303,7 +400,7 @@ impl<'de> Deserialize<'de> for HereNowUser {
                 let mut state = None;
                 while let Some(key) = map.next_key::<Key>()? {
                     match key {
-                        Key::Uuid => user_id = Some(map.next_value::<String>()?),
+                        Key::Uuid | Key::UserId => user_id = Some(map.next_value::<String>()?),
                         Key::State => {
                             let value: serde_json::Value = map.next_value()?;
                             state = (!value.is_null()).then_some(value);
@@ -326,6 +423,8 @@ impl<'de> Deserialize<'de> for HereNowUser {
 #[serde(field_identifier, rename_all = "lowercase")]
 enum Key {
     Uuid,
+    #[serde(rename = "user_id")]
+    UserId,
     State,
     #[serde(other)]
     Other,

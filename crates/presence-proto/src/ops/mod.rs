@@ -5,8 +5,10 @@ pub(crate) mod channel_group;
 pub(crate) mod get_state;
 pub(crate) mod heartbeat;
 pub(crate) mod here_now;
+pub(crate) mod here_now_pages;
 pub(crate) mod leave;
 pub(crate) mod set_state;
+pub(crate) mod subscribe;
 pub(crate) mod where_now;
 
 use crate::config::Config;
@@ -49,6 +51,20 @@ pub trait Operation {
 
     /// Parses the reply: classifies errors (HTTP and body status) and decodes the typed output.
     fn parse(&self, response: http::Response<&[u8]>) -> Result<Self::Output, Error>;
+
+    /// How long one attempt may take, given the client's request timeout: by default that
+    /// timeout; a long-poll needs longer, a heartbeat racing its presence deadline less.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use presence_proto::{HereNow, Operation, Subscribe};
+    /// let own = Duration::from_secs(10);
+    /// assert_eq!(HereNow::new().timeout(own), own);
+    /// assert_eq!(Subscribe::new().timeout(own), Duration::from_secs(310));
+    /// ```
+    fn timeout(&self, client_timeout: std::time::Duration) -> std::time::Duration {
+        client_timeout
+    }
 }
 
 /// Implements [`serde_json::Value`]-to-`T` conversion for state accessors.

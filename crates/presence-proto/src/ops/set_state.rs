@@ -35,6 +35,11 @@ pub struct SetState<T = serde_json::Value> {
 
 impl SetState<serde_json::Value> {
     /// A set_state with no state yet; [`SetState::state`] is required before sending.
+    ///
+    /// ```
+    /// let op = presence_proto::SetState::new().channels(["lobby"]).state(serde_json::json!({"mood": "busy"}));
+    /// # let _ = op;
+    /// ```
     pub fn new() -> Self {
         Self {
             channels: Names::new(),
@@ -53,24 +58,46 @@ impl Default for SetState<serde_json::Value> {
 
 impl<T> SetState<T> {
     /// Adds channels.
+    ///
+    /// ```
+    /// let op = presence_proto::SetState::new().channels(["lobby", "kitchen"]);
+    /// # let _ = op;
+    /// ```
     pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
         names::extend(&mut self.channels, channels);
         self
     }
 
     /// Adds channel groups.
+    ///
+    /// ```
+    /// let op = presence_proto::SetState::new().groups(["friends"]);
+    /// # let _ = op;
+    /// ```
     pub fn groups<I: IntoIterator<Item = S>, S: Into<String>>(mut self, groups: I) -> Self {
         names::extend(&mut self.groups, groups);
         self
     }
 
     /// Sets the state of another user id (default: the caller's).
+    ///
+    /// ```
+    /// let op = presence_proto::SetState::new().channels(["lobby"]).user_id("bob");
+    /// # let _ = op;
+    /// ```
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self
     }
 
     /// Sets the state to store (must serialise to a JSON object).
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// struct Mood<'a> { mood: &'a str }
+    /// let op = presence_proto::SetState::new().channels(["lobby"]).state(Mood { mood: "busy" });
+    /// # let _ = op;
+    /// ```
     pub fn state<U: Serialize>(self, state: U) -> SetState<U> {
         SetState {
             channels: self.channels,
@@ -82,7 +109,16 @@ impl<T> SetState<T> {
 }
 
 /// The result of [`SetState`]: the state the service stored.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// ```
+/// use presence_proto::{Operation, SetState};
+/// let body = br#"{"status":200,"message":"OK","payload":{"mood":"busy"}}"#;
+/// let op = SetState::new().channels(["lobby"]).state(serde_json::json!({"mood": "busy"}));
+/// let stored = op.parse(http::Response::new(&body[..]))?;
+/// assert_eq!(serde_json::to_string(&stored)?, r#"{"state":{"mood":"busy"}}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct SetStateResult {
     /// The stored state, as the service echoed it.
@@ -91,6 +127,15 @@ pub struct SetStateResult {
 
 impl SetStateResult {
     /// The stored state decoded as `T`.
+    ///
+    /// ```
+    /// # fn demo(stored: presence_proto::SetStateResult) -> Result<(), presence_proto::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Mood { mood: String }
+    /// let mood: Mood = stored.state_as()?;
+    /// println!("{}", mood.mood);
+    /// # Ok(()) }
+    /// ```
     pub fn state_as<U: serde::de::DeserializeOwned>(&self) -> Result<U, Error> {
         crate::ops::state_as(&self.state)
     }

@@ -27,11 +27,21 @@ pub struct WhereNow {
 
 impl WhereNow {
     /// where_now for the caller's own user id.
+    ///
+    /// ```
+    /// let mine = presence_proto::WhereNow::new();
+    /// # let _ = mine;
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Asks about another user id.
+    ///
+    /// ```
+    /// let bobs = presence_proto::WhereNow::new().user_id("bob");
+    /// # let _ = bobs;
+    /// ```
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
         self
@@ -39,7 +49,16 @@ impl WhereNow {
 }
 
 /// The result of [`WhereNow`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// ```
+/// use presence_proto::{Operation, WhereNow};
+/// let body = br#"{"status":200,"payload":{"channels":["lobby"]}}"#;
+/// let result = WhereNow::new().parse(http::Response::new(&body[..]))?;
+/// assert_eq!(result.channels, ["lobby"]);
+/// assert_eq!(serde_json::to_string(&result)?, r#"{"channels":["lobby"]}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct WhereNowResult {
     /// Channels the user is present on, sorted.

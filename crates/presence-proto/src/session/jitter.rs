@@ -14,14 +14,14 @@ impl Jitter {
         })
     }
 
-    /// A factor in `[0.5, 1.0)`: delays are drawn from the upper half of their range.
-    pub(crate) fn factor(&mut self) -> f64 {
+    /// A fraction in `[0.0, 1.0)`, for full jitter.
+    pub(crate) fn unit(&mut self) -> f64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
         self.0 = x;
         let bits = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11; // 53 random bits
-        0.5 + (bits as f64 / (1u64 << 53) as f64) * 0.5
+        bits as f64 / (1u64 << 53) as f64
     }
 }

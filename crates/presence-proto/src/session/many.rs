@@ -18,6 +18,12 @@ impl SessionId {
     pub fn get(self) -> u64 {
         self.0
     }
+
+    /// An id chosen by a driver that numbers its sessions itself (see
+    /// [`PresenceSessions::insert_as`]).
+    pub(crate) fn from_raw(raw: u64) -> Self {
+        Self(raw)
+    }
 }
 
 #[derive(Debug)]
@@ -44,7 +50,7 @@ struct Entry {
 /// for i in 0..3 {
 ///     let config = base.to_builder().user_id(format!("user-{i}")).build()?;
 ///     let mut session = PresenceSession::new(config, SessionOptions::new());
-///     session.join(["lobby"], Vec::<String>::new());
+///     session.join_channels(["lobby"]);
 ///     sessions.insert(session);
 /// }
 /// let now = Instant::now();
@@ -88,6 +94,24 @@ impl PresenceSessions {
         );
         self.refresh(id);
         id
+    }
+
+    /// Adds a session under an id the caller allocated (handles hand ids out before the driver
+    /// sees the session). Replaces nothing: an id already in use is ignored.
+    pub(crate) fn insert_as(&mut self, id: SessionId, session: PresenceSession) {
+        if self.entries.contains_key(&id) {
+            return;
+        }
+        self.next_id = self.next_id.max(id.0 + 1);
+        self.entries.insert(
+            id,
+            Entry {
+                session,
+                scheduled: None,
+                queued: false,
+            },
+        );
+        self.refresh(id);
     }
 
     /// The session, if it is still running.

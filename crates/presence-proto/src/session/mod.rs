@@ -20,7 +20,7 @@
 //!
 //! let config = Config::builder("demo", "alice").build()?;
 //! let mut session = PresenceSession::new(config, SessionOptions::new().presence_timeout(60));
-//! session.join(["lobby"], Vec::<String>::new());
+//! session.join_channels(["lobby"]);
 //!
 //! let start = Instant::now();
 //! let heartbeat = session.poll_request(start).expect("joining sends a heartbeat at once");
@@ -52,9 +52,11 @@ mod single;
 pub use command::{SessionCommand, SessionStart};
 pub use event::SessionEvent;
 pub use many::{PresenceSessions, SessionId};
-pub use options::{MIN_PRESENCE_TIMEOUT, SessionOptions};
+pub use options::{MAX_ATTEMPTS_PER_WINDOW, MIN_PRESENCE_TIMEOUT, SessionOptions};
 pub use request::SessionRequest;
 pub use single::PresenceSession;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_deadline;

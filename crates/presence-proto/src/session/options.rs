@@ -7,6 +7,14 @@ use crate::ops::heartbeat::DEFAULT_PRESENCE_TIMEOUT;
 /// Smallest presence timeout the service honours; lower values are raised to it.
 pub const MIN_PRESENCE_TIMEOUT: u32 = 20;
 
+/// Most heartbeats a session sends in any span of one presence timeout (the "presence
+/// window"), retries included: under a constant failure a 20 s window sees at most 8.
+///
+/// ```
+/// assert_eq!(presence_proto::MAX_ATTEMPTS_PER_WINDOW, 8);
+/// ```
+pub const MAX_ATTEMPTS_PER_WINDOW: usize = 8;
+
 /// Timing of a [`super::PresenceSession`]: presence timeout, heartbeat interval, retry backoff.
 ///
 /// ```
@@ -65,8 +73,10 @@ impl SessionOptions {
         self
     }
 
-    /// First retry delay after a failed heartbeat, in seconds of [`SessionOptions::time_unit`]
-    /// (default 1). Later retries double it, never waiting past half the time left.
+    /// Smallest retry delay after a failed heartbeat, in seconds of
+    /// [`SessionOptions::time_unit`] (default 1). The delay actually used is never below
+    /// [`SessionOptions::retry_floor`] (`max(1 s, 5 % of the timeout)`), so this can only
+    /// raise it.
     pub fn min_backoff(mut self, delay: Duration) -> Self {
         self.min_backoff = delay;
         self
@@ -96,11 +106,35 @@ impl SessionOptions {
         })
     }
 
-    /// The first retry delay (min backoff × time unit, as set).
-    pub(crate) fn first_backoff(&self) -> Duration {
+    /// The least time between two heartbeat attempts after a failure: the larger of 1 s,
+    /// 5 % of the presence timeout and [`SessionOptions::min_backoff`], all in time units.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use presence_proto::SessionOptions;
+    /// assert_eq!(SessionOptions::new().presence_timeout(20).retry_floor(), Duration::from_secs(1));
+    /// assert_eq!(SessionOptions::new().retry_floor(), Duration::from_secs(15)); // 5 % of 300 s
+    /// let fast = SessionOptions::new().presence_timeout(20).time_unit(Duration::from_millis(10));
+    /// assert_eq!(fast.retry_floor(), Duration::from_millis(10));
+    /// ```
+    pub fn retry_floor(&self) -> Duration {
         let unit_secs = self.time_unit.as_secs_f64();
+        let five_percent = self.timeout().mul_f64(0.05);
         self.min_backoff
             .mul_f64(unit_secs)
+            .max(self.time_unit)
+            .max(five_percent)
             .max(Duration::from_millis(1))
+    }
+
+    /// Margin kept between a heartbeat's request timeout and the presence deadline: the retry
+    /// floor, so that a stuck heartbeat fails early enough for one more attempt to be judged.
+    pub(crate) fn deadline_margin(&self) -> Duration {
+        self.retry_floor()
+    }
+
+    /// The shortest request timeout a session asks for: `min(floor / 2, 1 unit)`.
+    pub(crate) fn shortest_request_timeout(&self) -> Duration {
+        (self.retry_floor() / 2).min(self.time_unit)
     }
 }

@@ -2,13 +2,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
 use super::event::SessionEvent;
 use super::jitter::Jitter;
-use super::options::{MIN_PRESENCE_TIMEOUT, SessionOptions};
+use super::options::{MAX_ATTEMPTS_PER_WINDOW, MIN_PRESENCE_TIMEOUT, SessionOptions};
 use super::request::SessionRequest;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
@@ -34,6 +34,10 @@ pub struct PresenceSession {
     last_ok_sent_at: Option<Instant>,
     failures: u32,
     at_risk_reported: bool,
+    lost_reported: bool,
+    /// When the last heartbeats were sent (at most [`MAX_ATTEMPTS_PER_WINDOW`]), for the
+    /// per-window attempt budget.
+    recent_attempts: VecDeque<Instant>,
     shutting_down: bool,
     stopped: bool,
     events: VecDeque<SessionEvent>,
@@ -53,6 +57,58 @@ enum InFlight {
 }
 
 impl PresenceSession {
+    /// Joins channels only (no groups): [`Self::join`] without an empty list for the other kind.
+    ///
+    /// ```
+    /// use presence_proto::{Config, PresenceSession, SessionOptions};
+    /// let config = Config::builder("demo", "alice").build()?;
+    /// let mut session = PresenceSession::new(config, SessionOptions::default());
+    /// session.join_channels(["kitchen"]);
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
+    pub fn join_channels<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, channels: I) {
+        self.join(channels, std::iter::empty::<String>());
+    }
+
+    /// Joins channel groups only (no channels): [`Self::join`] without an empty list for the other kind.
+    ///
+    /// ```
+    /// use presence_proto::{Config, PresenceSession, SessionOptions};
+    /// let config = Config::builder("demo", "alice").build()?;
+    /// let mut session = PresenceSession::new(config, SessionOptions::default());
+    /// session.join_groups(["friends"]);
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
+    pub fn join_groups<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, groups: I) {
+        self.join(std::iter::empty::<String>(), groups);
+    }
+
+    /// Leaves channels only (no groups): [`Self::leave`] without an empty list for the other kind.
+    ///
+    /// ```
+    /// use presence_proto::{Config, PresenceSession, SessionOptions};
+    /// let config = Config::builder("demo", "alice").build()?;
+    /// let mut session = PresenceSession::new(config, SessionOptions::default());
+    /// session.leave_channels(["kitchen"]);
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
+    pub fn leave_channels<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, channels: I) {
+        self.leave(channels, std::iter::empty::<String>());
+    }
+
+    /// Leaves channel groups only (no channels): [`Self::leave`] without an empty list for the other kind.
+    ///
+    /// ```
+    /// use presence_proto::{Config, PresenceSession, SessionOptions};
+    /// let config = Config::builder("demo", "alice").build()?;
+    /// let mut session = PresenceSession::new(config, SessionOptions::default());
+    /// session.leave_groups(["friends"]);
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
+    pub fn leave_groups<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, groups: I) {
+        self.leave(std::iter::empty::<String>(), groups);
+    }
+
     /// A session for `config`'s user, present nowhere yet.
     pub fn new(config: impl Into<Arc<Config>>, options: SessionOptions) -> Self {
         let jitter = Jitter::new(options.jitter_seed);
@@ -70,6 +126,8 @@ impl PresenceSession {
             last_ok_sent_at: None,
             failures: 0,
             at_risk_reported: false,
+            lost_reported: false,
+            recent_attempts: VecDeque::with_capacity(MAX_ATTEMPTS_PER_WINDOW),
             shutting_down: false,
             stopped: false,
             events: VecDeque::new(),
@@ -162,6 +220,11 @@ impl PresenceSession {
         if self.channels.is_empty() && self.groups.is_empty() {
             self.next_heartbeat_at = None;
             self.heartbeat_due_now = false;
+            // Present nowhere: nothing to lose any more; a later join starts afresh.
+            self.last_ok_sent_at = None;
+            self.failures = 0;
+            self.at_risk_reported = false;
+            self.lost_reported = false;
         }
     }
 
@@ -209,10 +272,15 @@ impl PresenceSession {
     }
 
     /// The next request to send, if one is due at `now`.
+    ///
+    /// Also notices a presence deadline that has passed (reporting
+    /// [`SessionEvent::PresenceLost`]), so call it whenever [`Self::poll_timeout`] has passed,
+    /// even if no request is due then.
     pub fn poll_request(&mut self, now: Instant) -> Option<SessionRequest> {
         if self.stopped || self.in_flight.is_some() {
             return None;
         }
+        self.note_deadline(now);
         if !self.pending_leave.0.is_empty() || !self.pending_leave.1.is_empty() {
             let (channels, groups) = std::mem::take(&mut self.pending_leave);
             let op = Leave::new()
@@ -244,7 +312,18 @@ impl PresenceSession {
             sent_at: now,
             joining,
         });
-        Some(SessionRequest::Heartbeat(op))
+        if self.recent_attempts.len() >= MAX_ATTEMPTS_PER_WINDOW {
+            self.recent_attempts.pop_front();
+        }
+        self.recent_attempts.push_back(now);
+        // While the deadline is ahead, the exchange must end before it (minus a margin).
+        let margin = self.options.deadline_margin();
+        let shortest = self.options.shortest_request_timeout();
+        let timeout = self
+            .deadline()
+            .filter(|deadline| *deadline > now)
+            .map(|deadline| (deadline - now).saturating_sub(margin).max(shortest));
+        Some(SessionRequest::Heartbeat { op, timeout })
     }
 
     /// Feeds back the outcome of the request last returned by [`Self::poll_request`].
@@ -268,13 +347,43 @@ impl PresenceSession {
 
     /// When [`Self::poll_request`] should next be called, if nothing else happens first.
     ///
-    /// `None` while a request is in flight or while there is nothing to keep alive. Commands
-    /// may make work due at once: call `poll_request` after each.
+    /// That is the next heartbeat (or retry), or the presence deadline when it comes first and
+    /// its passing has not been reported yet, so that [`SessionEvent::PresenceLost`] is
+    /// reported the moment it passes. `None` while a request is in flight (its reply, or
+    /// [`SessionRequest::timeout`], comes first) or while there is nothing to keep alive.
+    /// Commands may make work due at once: call `poll_request` after each.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.stopped || self.in_flight.is_some() {
             return None;
         }
-        self.next_heartbeat_at
+        let lost_at = self.unreported_deadline();
+        match (self.next_heartbeat_at, lost_at) {
+            (Some(next), Some(lost)) => Some(next.min(lost)),
+            (next, lost) => next.or(lost),
+        }
+    }
+
+    /// The deadline, while its passing is still to be reported (something is joined and the
+    /// session is running).
+    fn unreported_deadline(&self) -> Option<Instant> {
+        if self.lost_reported
+            || self.shutting_down
+            || (self.channels.is_empty() && self.groups.is_empty())
+        {
+            return None;
+        }
+        self.deadline()
+    }
+
+    /// Reports [`SessionEvent::PresenceLost`] once the deadline has passed.
+    fn note_deadline(&mut self, now: Instant) {
+        if let Some(deadline) = self.unreported_deadline() {
+            if deadline <= now {
+                self.lost_reported = true;
+                self.events
+                    .push_back(SessionEvent::PresenceLost { since: deadline });
+            }
+        }
     }
 
     /// Whether work is due immediately (after a command), regardless of the timer.
@@ -301,6 +410,7 @@ impl PresenceSession {
         }
         self.failures = 0;
         self.at_risk_reported = false;
+        self.lost_reported = false;
         self.last_ok_sent_at = Some(sent_at);
         let channels: Vec<String> = joining
             .0
@@ -337,17 +447,10 @@ impl PresenceSession {
             return;
         }
         self.failures = self.failures.saturating_add(1);
-        let delay = self.retry_delay(&error, now);
-        let next_attempt_at = now + delay;
-        if let Some(deadline) = self.deadline() {
-            // Also once the deadline has passed: a reply to the last attempt before it often
-            // arrives after it, and the user must still hear that presence is at risk.
-            if next_attempt_at >= deadline && !self.at_risk_reported {
-                self.at_risk_reported = true;
-                self.events
-                    .push_back(SessionEvent::PresenceAtRisk { deadline });
-            }
-        }
+        // A reply that failed after the deadline (an attempt in flight across it): the loss is
+        // reported now, before the failure itself.
+        self.note_deadline(now);
+        let next_attempt_at = self.next_attempt_at(&error, now);
         if !self.channels.is_empty() || !self.groups.is_empty() {
             self.next_heartbeat_at = Some(next_attempt_at);
         }
@@ -356,27 +459,57 @@ impl PresenceSession {
             failures: self.failures,
             next_attempt_at,
         });
-    }
-
-    /// Exponential backoff from the first delay, capped at the interval and at half the time
-    /// left before the deadline (so attempts close in on it), jittered into `[½, 1)` of that,
-    /// and never shorter than the service's `Retry-After`.
-    fn retry_delay(&mut self, error: &Error, now: Instant) -> Duration {
-        let doublings = self.failures.saturating_sub(1).min(30);
-        let mut delay = self
-            .options
-            .first_backoff()
-            .saturating_mul(1u32 << doublings)
-            .min(self.options.interval());
-        if let Some(deadline) = self.deadline() {
-            if deadline > now {
-                delay = delay.min((deadline - now) / 2);
+        if let Some(deadline) = self.unreported_deadline() {
+            if deadline > now && next_attempt_at >= deadline && !self.at_risk_reported {
+                self.at_risk_reported = true;
+                self.events
+                    .push_back(SessionEvent::PresenceAtRisk { deadline });
             }
         }
-        let delay = delay
-            .mul_f64(self.jitter.factor())
-            .max(Duration::from_micros(100));
-        error.retry_after().map_or(delay, |after| delay.max(after))
+    }
+
+    /// When to try again after a failure (see the crate README, "Keep-present retry schedule"):
+    ///
+    /// 1. Full jitter above the floor `F` ([`SessionOptions::retry_floor`]): uniform in
+    ///    `[F, max(F, B))`, where `B = F · 2^failures`, at most the interval and, while the
+    ///    deadline is ahead, at most half the time left to it (so attempts close in on it).
+    /// 2. While the deadline is ahead, at least `left / (attempts left in the window + 1)`,
+    ///    so the budget is spread up to the deadline rather than spent at once.
+    /// 3. At least the service's `Retry-After`, capped at the presence timeout (the ceiling).
+    /// 4. Never more than [`MAX_ATTEMPTS_PER_WINDOW`] heartbeats within one presence timeout.
+    fn next_attempt_at(&mut self, error: &Error, now: Instant) -> Instant {
+        let floor = self.options.retry_floor();
+        let window = self.options.timeout();
+        let doublings = self.failures.min(30);
+        let mut upper = floor
+            .saturating_mul(1u32 << doublings)
+            .min(self.options.interval());
+        let mut lower = floor;
+        if let Some(deadline) = self.deadline().filter(|d| *d > now) {
+            let left = deadline - now;
+            upper = upper.min(left / 2);
+            let since_ok = self
+                .recent_attempts
+                .iter()
+                .filter(|at| Some(**at) >= self.last_ok_sent_at)
+                .count();
+            let budget = MAX_ATTEMPTS_PER_WINDOW.saturating_sub(since_ok);
+            if budget > 0 {
+                lower = lower.max(left / (budget as u32 + 1));
+            }
+        }
+        let upper = upper.max(lower);
+        let mut delay = lower + upper.saturating_sub(lower).mul_f64(self.jitter.unit());
+        if let Some(after) = error.retry_after() {
+            delay = delay.max(after.min(window));
+        }
+        let mut at = now + delay;
+        if self.recent_attempts.len() >= MAX_ATTEMPTS_PER_WINDOW {
+            if let Some(oldest) = self.recent_attempts.front() {
+                at = at.max(*oldest + window);
+            }
+        }
+        at
     }
 
     fn finish_shutdown_if_idle(&mut self) {
@@ -403,17 +536,23 @@ impl PresenceSession {
     }
 }
 
-/// Whether a heartbeat failure ends the session: the request itself is refused (403, 402, 400,
-/// 414, bad input), so sending it again cannot help. Anything else — 5xx, 429, timeouts,
-/// network errors, and also undecodable replies or a 404 (a proxy or captive portal answering
-/// in the service's place) — is transient for a session that must stay alive for hours.
+/// Whether a heartbeat failure ends the session: errors that cannot heal by sending the same
+/// request again — the service refused it (401/403 Access Manager, 402 presence not enabled,
+/// a 4xx from the service itself such as 400 invalid key), the request is too long (414, or
+/// refused before sending), or the input is invalid. Anything else — 5xx, 429, timeouts,
+/// network errors, and also undecodable, truncated or oversized replies, a 404 or a 4xx that
+/// is not the service's JSON (a proxy or captive portal answering in its place) — is
+/// transient for a session that must stay alive for hours.
 fn stops_session(error: &Error) -> bool {
-    matches!(
-        error.kind(),
-        ErrorKind::AccessDenied
-            | ErrorKind::NotEnabled
-            | ErrorKind::BadRequest
-            | ErrorKind::TooLarge
-            | ErrorKind::InvalidInput
-    )
+    match error {
+        Error::BodyTooLarge { .. } | Error::Decode { .. } => false,
+        Error::Api(api) => match error.kind() {
+            ErrorKind::AccessDenied | ErrorKind::NotEnabled => true,
+            ErrorKind::TooLarge => api.status == 414,
+            // A 400 (or another 4xx) stops only when the service itself said so.
+            ErrorKind::BadRequest => api.service.is_some() || api.message.is_some(),
+            _ => false,
+        },
+        _ => matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::TooLarge),
+    }
 }

@@ -28,6 +28,20 @@ fn api(status: u16, retry_after: Option<u64>) -> Error {
     }))
 }
 
+/// An error reply in the service's own JSON shape.
+fn service_error(status: u16, message: &str) -> Error {
+    Error::Api(Box::new(ApiError {
+        status,
+        http_status: status,
+        message: Some(message.to_owned()),
+        service: Some("Presence".to_owned()),
+        channels: vec![],
+        groups: vec![],
+        retry_after: None,
+        excerpt: String::new(),
+    }))
+}
+
 fn query_of(request: &SessionRequest) -> String {
     let http = request
         .to_request(&config("u"), &Stamp::new(0, ""))
@@ -88,11 +102,11 @@ fn join_heartbeats_at_once_then_every_interval_with_state() {
 fn leave_some_then_shutdown_sends_one_leave_for_the_rest() {
     let t0 = Instant::now();
     let mut s = PresenceSession::new(config("alice"), SessionOptions::new());
-    s.join(["a", "b", "c"], Vec::<String>::new());
+    s.join_channels(["a", "b", "c"]);
     s.poll_request(t0).unwrap();
     s.handle_response(Ok(()), t0);
     s.poll_event();
-    s.leave(["b"], Vec::<String>::new());
+    s.leave_channels(["b"]);
     let leave = s.poll_request(t0).unwrap();
     assert!(leave.is_leave());
     assert!(query_of(&leave).starts_with("/v2/presence/sub-key/sub-c-test/channel/b/leave?"));
@@ -118,9 +132,9 @@ fn leave_some_then_shutdown_sends_one_leave_for_the_rest() {
 fn forbidden_stops_the_session() {
     let t0 = Instant::now();
     let mut s = PresenceSession::new(config("alice"), SessionOptions::new());
-    s.join(["a"], Vec::<String>::new());
+    s.join_channels(["a"]);
     s.poll_request(t0).unwrap();
-    s.handle_response(Err(api(403, None)), t0);
+    s.handle_response(Err(service_error(403, "Forbidden")), t0);
     match s.poll_event() {
         Some(SessionEvent::Stopped { error: Some(e) }) => {
             assert_eq!(e.kind(), ErrorKind::AccessDenied);
@@ -132,38 +146,48 @@ fn forbidden_stops_the_session() {
 }
 
 #[test]
-fn retry_after_past_the_deadline_reports_risk() {
+fn retry_after_past_the_deadline_reports_risk_then_loss_and_retries_at_the_ceiling() {
     let t0 = Instant::now();
     let mut s = PresenceSession::new(config("alice"), SessionOptions::new().presence_timeout(20));
-    s.join(["a"], Vec::<String>::new());
+    s.join_channels(["a"]);
     s.poll_request(t0).unwrap();
     s.handle_response(Ok(()), t0);
     s.poll_event();
     let t1 = t0 + Duration::from_secs(9);
     s.poll_request(t1).unwrap();
     s.handle_response(Err(api(429, Some(60))), t1);
-    assert!(
-        matches!(s.poll_event(), Some(SessionEvent::PresenceAtRisk { deadline }) if deadline == t0 + Duration::from_secs(20))
-    );
     match s.poll_event() {
         Some(SessionEvent::HeartbeatFailed {
             failures: 1,
             next_attempt_at,
             ..
         }) => {
-            assert!(next_attempt_at >= t1 + Duration::from_secs(60));
+            // Retry-After 60 s is over the ceiling (the 20 s presence timeout).
+            assert_eq!(next_attempt_at, t1 + Duration::from_secs(20));
         }
         other => panic!("{other:?}"),
     }
+    assert!(
+        matches!(s.poll_event(), Some(SessionEvent::PresenceAtRisk { deadline }) if deadline == t0 + Duration::from_secs(20))
+    );
+    // Woken at the deadline to report the loss, before the retry.
+    let deadline = t0 + Duration::from_secs(20);
+    assert_eq!(s.poll_timeout(), Some(deadline));
+    assert!(s.poll_request(deadline).is_none());
+    assert!(
+        matches!(s.poll_event(), Some(SessionEvent::PresenceLost { since }) if since == deadline)
+    );
+    assert_eq!(s.poll_timeout(), Some(t1 + Duration::from_secs(20)));
+    assert!(s.poll_request(t1 + Duration::from_secs(20)).is_some());
 }
 
 #[test]
 fn join_during_flight_is_sent_after_and_reported_once() {
     let t0 = Instant::now();
     let mut s = PresenceSession::new(config("alice"), SessionOptions::new());
-    s.join(["a"], Vec::<String>::new());
+    s.join_channels(["a"]);
     s.poll_request(t0).unwrap();
-    s.join(["b"], Vec::<String>::new());
+    s.join_channels(["b"]);
     assert!(s.poll_request(t0).is_none());
     s.handle_response(Ok(()), t0);
     assert!(
@@ -189,7 +213,7 @@ fn many_sessions_share_one_timer_in_deadline_order() {
             config(&format!("u{i}")),
             SessionOptions::new().presence_timeout(timeout),
         );
-        s.join([format!("ch{}", i % 10)], Vec::<String>::new());
+        s.join_channels([format!("ch{}", i % 10)]);
         ids.push(all.insert(s));
     }
     let mut first = 0;
@@ -288,7 +312,7 @@ fn simulate(
             .collect(),
     };
     let mut session = PresenceSession::new(config("sim"), options);
-    session.join(["room"], Vec::<String>::new());
+    session.join_channels(["room"]);
     let mut events = Vec::new();
     let mut now = t0;
     let end = t0 + end;
@@ -318,7 +342,9 @@ fn simulate(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// Any outage shorter than `timeout − interval` (by ≥ 1 ms) never times the user out.
+    /// Any outage that ends at least a fifth of the timeout before the deadline (one interval
+    /// after the last success, plus `timeout − interval − timeout / 5`) never times the user
+    /// out: the spread-out retries reach past it within the attempt budget.
     #[test]
     fn short_outages_never_time_the_user_out(
         timeout in 20u32..600,
@@ -332,7 +358,7 @@ proptest! {
             .presence_timeout(timeout)
             .min_backoff(Duration::from_millis(backoff_ms))
             .jitter_seed(seed);
-        let window = options.timeout() - options.interval() - Duration::from_millis(1);
+        let window = options.timeout() - options.interval() - options.timeout() / 5;
         // Outages spaced a full timeout apart, each shorter than the window.
         let mut outages = Vec::new();
         let mut at = Duration::from_secs(1);
@@ -349,7 +375,7 @@ proptest! {
         let recovered = events.iter().filter(|e| matches!(e, SessionEvent::Recovered { presence_lost: false, .. })).count();
         prop_assert!(failed == 0 || recovered > 0, "failures without recovery");
         let bad = events.iter().any(|e| {
-            matches!(e, SessionEvent::Stopped { .. } | SessionEvent::Recovered { presence_lost: true, .. })
+            matches!(e, SessionEvent::Stopped { .. } | SessionEvent::PresenceLost { .. } | SessionEvent::Recovered { presence_lost: true, .. })
         });
         prop_assert!(!bad, "stopped or lost presence");
     }
@@ -384,60 +410,80 @@ fn long_outage_loses_presence_and_recovers() {
 }
 
 #[test]
-fn long_outage_with_slow_replies_reports_presence_at_risk() {
+fn long_outage_with_slow_replies_reports_the_loss_once() {
     // Replies take 200 ms, so the last attempt before the deadline is answered after it (as on
-    // a real network): the deadline passing must still be reported once.
+    // a real network): the deadline passing must still be reported, once.
     let rtt = Duration::from_millis(200);
     let t0 = Instant::now();
     let options = SessionOptions::new().presence_timeout(20).jitter_seed(5);
     let mut s = PresenceSession::new(config("slow"), options);
-    s.join(["room"], Vec::<String>::new());
+    s.join_channels(["room"]);
     s.poll_request(t0).unwrap();
     s.handle_response(Ok(()), t0);
     let deadline = t0 + s.options().timeout();
     let mut now = t0;
     let mut at_risk = Vec::new();
+    let mut lost = Vec::new();
     while now < deadline + Duration::from_secs(30) {
         now = s.poll_timeout().unwrap().max(now);
-        s.poll_request(now).unwrap();
-        now += rtt;
-        s.handle_response(Err(api(503, None)), now);
+        if s.poll_request(now).is_some() {
+            now += rtt;
+            s.handle_response(Err(api(503, None)), now);
+        }
         for event in std::iter::from_fn(|| s.poll_event()) {
-            if let SessionEvent::PresenceAtRisk { deadline } = event {
-                at_risk.push(deadline);
+            match event {
+                SessionEvent::PresenceAtRisk { deadline } => at_risk.push((now, deadline)),
+                SessionEvent::PresenceLost { since } => lost.push((now, since)),
+                _ => {}
             }
         }
     }
-    assert_eq!(at_risk, [deadline]);
+    assert!(at_risk.len() <= 1, "{at_risk:?}");
+    assert!(at_risk.iter().all(|(at, d)| at < d && *d == deadline));
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    let (reported_at, since) = lost[0];
+    assert_eq!(since, deadline);
+    assert!(
+        reported_at - deadline <= rtt,
+        "reported {:?} late",
+        reported_at - deadline
+    );
 }
 
 #[test]
 fn retries_close_in_on_the_deadline() {
-    // Outage right before the second heartbeat, ending 50 ms before the deadline.
-    let options = SessionOptions::new()
-        .presence_timeout(20)
-        .min_backoff(Duration::from_secs(1))
-        .jitter_seed(3);
-    let interval = options.interval();
-    let len = options.timeout() - interval - Duration::from_millis(50);
-    let (service, events) = simulate(
-        options,
-        vec![(interval - Duration::from_millis(1), len)],
-        Duration::from_secs(120),
-        2,
-    );
-    assert_eq!(service.timed_out, 0);
-    let failures = events
-        .iter()
-        .filter(|e| matches!(e, SessionEvent::HeartbeatFailed { .. }))
-        .count();
-    assert!((2..64).contains(&failures), "bounded retries: {failures}");
+    // Outage right before the second heartbeat, ending a fifth of the timeout before the
+    // deadline: the spread-out retries reach past its end.
+    for seed in 0..200 {
+        let options = SessionOptions::new()
+            .presence_timeout(20)
+            .min_backoff(Duration::from_secs(1))
+            .jitter_seed(seed);
+        let interval = options.interval();
+        let len = options.timeout() - interval - options.timeout() / 5;
+        let (service, events) = simulate(
+            options,
+            vec![(interval - Duration::from_millis(1), len)],
+            Duration::from_secs(120),
+            2,
+        );
+        assert_eq!(service.timed_out, 0, "seed {seed}: {events:#?}");
+        let failures = events
+            .iter()
+            .filter(|e| matches!(e, SessionEvent::HeartbeatFailed { .. }))
+            .count();
+        assert!((1..8).contains(&failures), "bounded retries: {failures}");
+    }
 }
 
 #[test]
 fn garbled_or_missing_replies_are_transient_refusals_stop() {
     let transient = [
         Error::decode(200, "body is not JSON", b"<html>", None),
+        Error::decode(200, "truncated JSON body", b"{\"status\": 2", None),
+        Error::BodyTooLarge { limit: 16 << 20 },
+        api(400, None), // a bare 400 (not the service's JSON): a proxy, say
+        api(502, None),
         api(404, None),
         api(500, None),
         api(429, None),
@@ -446,7 +492,7 @@ fn garbled_or_missing_replies_are_transient_refusals_stop() {
     for error in transient {
         let t0 = Instant::now();
         let mut s = PresenceSession::new(config("alice"), SessionOptions::new());
-        s.join(["a"], Vec::<String>::new());
+        s.join_channels(["a"]);
         s.poll_request(t0).unwrap();
         let kind = error.kind();
         s.handle_response(Err(error), t0);
@@ -456,12 +502,12 @@ fn garbled_or_missing_replies_are_transient_refusals_stop() {
             "{kind:?}"
         );
     }
-    for status in [400, 402, 403, 414] {
+    for status in [400, 401, 402, 403, 414] {
         let t0 = Instant::now();
         let mut s = PresenceSession::new(config("alice"), SessionOptions::new());
-        s.join(["a"], Vec::<String>::new());
+        s.join_channels(["a"]);
         s.poll_request(t0).unwrap();
-        s.handle_response(Err(api(status, None)), t0);
+        s.handle_response(Err(service_error(status, "Invalid Subscribe Key")), t0);
         assert!(s.is_stopped(), "{status} must stop the session");
     }
 }

@@ -337,7 +337,8 @@ fn http_429_with_retry_after() {
 #[test]
 fn http_429_retry_after_variants() {
     let op = WhereNow::new();
-    // Padded seconds are read; an HTTP date or garbage is ignored (the policy decides).
+    // Padded seconds are read; an HTTP date without the reply's `Date` (the core reads no
+    // clock) or garbage is ignored (the policy decides).
     for (value, expected) in [
         (" 7 ", Some(7)),
         ("0", Some(0)),
@@ -353,6 +354,22 @@ fn http_429_retry_after_variants() {
             "{value:?}"
         );
     }
+    // An HTTP date counts from the reply's own `Date`.
+    let error = fail(
+        &op,
+        reply_with(
+            429,
+            &[
+                ("retry-after", "Wed, 21 Oct 2015 08:28:00 GMT"),
+                ("date", "Wed, 21 Oct 2015 07:28:00 GMT"),
+            ],
+            b"",
+        ),
+    );
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(3600)));
+    // …and a policy whose longest wait is shorter fails at once, the 429 intact.
+    let policy = RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(30), 4);
+    assert_eq!(policy.next_delay(0, &error, Duration::ZERO), None);
     let error = fail(&op, reply(429, b""));
     assert_eq!(error.retry_after(), None);
     let policy = RetryPolicy::linear(Duration::from_secs(3), 2);
