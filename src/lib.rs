@@ -5,3 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod scenarios;
+
+/// The root README's Rust examples, compiled as doc tests so none is text only.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

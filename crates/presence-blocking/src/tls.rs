@@ -2,13 +2,9 @@
 //! platform's store with `native-roots`, plus any added with `add_root_certificate`) and the
 //! mapping of a refused server certificate onto [`Error::Certificate`].
 
-use std::error::Error as StdError;
 use std::sync::Arc;
 
 use presence_proto::{CertificateProblem, Error, RootCertificates};
-use rustls::CertificateError;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject as _;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
 /// ureq's TLS settings: rustls with ring, and the roots described above as one list.
@@ -31,12 +27,8 @@ pub(crate) fn tls_config(added: &RootCertificates) -> Result<TlsConfig, Error> {
                 .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
         );
     }
-    for pem in added.iter() {
-        roots.extend(
-            parse_pem(pem)?
-                .iter()
-                .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
-        );
+    for der in added.der()? {
+        roots.push(Certificate::from_der(&der).to_owned());
     }
     Ok(TlsConfig::builder()
         .provider(TlsProvider::Rustls)
@@ -45,70 +37,23 @@ pub(crate) fn tls_config(added: &RootCertificates) -> Result<TlsConfig, Error> {
         .build())
 }
 
-/// The `CERTIFICATE` blocks of a PEM document (at least one).
-pub(crate) fn parse_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid_root(&format!("unreadable PEM: {e}")))?;
-    if certs.is_empty() {
-        return Err(invalid_root("no CERTIFICATE block in the PEM"));
-    }
-    Ok(certs)
-}
-
-fn invalid_root(reason: &str) -> Error {
-    Error::InvalidConfig {
-        field: "root_certificate",
-        reason: reason.to_owned(),
-    }
-}
-
-/// Why the server's certificate was refused, when a TLS verification failure is in the chain
-/// (rustls reports it inside an `io::Error`, whose `source()` skips it: look inside).
+/// Why the server's certificate was refused, when a TLS verification failure is in the chain.
 pub(crate) fn certificate_problem(error: &ureq::Error) -> Option<CertificateProblem> {
-    if let ureq::Error::Rustls(rustls::Error::InvalidCertificate(cert)) = error {
-        return Some(problem(cert));
-    }
-    let mut current: Option<&(dyn StdError + 'static)> = match error {
-        ureq::Error::Io(io) => Some(io),
-        _ => None,
+    let cert = match error {
+        ureq::Error::Rustls(rustls::Error::InvalidCertificate(cert)) => cert,
+        ureq::Error::Io(io) => match presence_proto::find_in_chain::<rustls::Error>(io)? {
+            rustls::Error::InvalidCertificate(cert) => cert,
+            _ => return None,
+        },
+        _ => return None,
     };
-    while let Some(e) = current {
-        let found = e.downcast_ref::<rustls::Error>();
-        if let Some(rustls::Error::InvalidCertificate(cert)) = found {
-            return Some(problem(cert));
-        }
-        // An `io::Error`'s `source()` is its inner error's source: step into the inner error.
-        current = match e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            Some(inner) => Some(inner as &(dyn StdError + 'static)),
-            None => e.source(),
-        };
-    }
-    None
-}
-
-fn problem(error: &CertificateError) -> CertificateProblem {
-    match error {
-        CertificateError::UnknownIssuer => CertificateProblem::UnknownIssuer,
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            CertificateProblem::NameMismatch
-        }
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            CertificateProblem::Expired
-        }
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            CertificateProblem::NotYetValid
-        }
-        CertificateError::Revoked => CertificateProblem::Revoked,
-        _ => CertificateProblem::Other,
-    }
+    Some(CertificateProblem::from_verifier(&format!("{cert:?}")))
 }
 
 #[cfg(test)]
 mod tests {
+    use rustls::CertificateError;
+
     use super::*;
 
     #[test]
@@ -132,7 +77,8 @@ mod tests {
 
     #[test]
     fn bad_pem_is_invalid_input() {
-        let err = parse_pem(b"not a certificate").unwrap_err();
+        let options = presence_proto::ClientOptions::default().add_root_certificate(b"nope");
+        let err = tls_config(options.get_root_certificates()).unwrap_err();
         assert_eq!(err.kind(), presence_proto::ErrorKind::InvalidInput);
         assert!(tls_config(&RootCertificates::default()).is_ok());
     }

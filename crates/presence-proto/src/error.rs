@@ -143,6 +143,61 @@ pub enum CertificateProblem {
     Other,
 }
 
+impl CertificateProblem {
+    /// The problem a rustls `CertificateError` names, from its `Debug` form (both adapters use
+    /// rustls; its variant names are stable): `UnknownIssuer`, `NotValidForName…`, `Expired…`,
+    /// `NotValidYet…`, `Revoked`, anything else [`Other`](Self::Other).
+    ///
+    /// ```
+    /// use presence_proto::CertificateProblem;
+    /// assert_eq!(CertificateProblem::from_verifier("ExpiredContext { time: .. }"), CertificateProblem::Expired);
+    /// assert_eq!(CertificateProblem::from_verifier("BadSignature"), CertificateProblem::Other);
+    /// ```
+    pub fn from_verifier(name: &str) -> Self {
+        if name.starts_with("UnknownIssuer") {
+            Self::UnknownIssuer
+        } else if name.starts_with("NotValidForName") {
+            Self::NameMismatch
+        } else if name.starts_with("Expired") {
+            Self::Expired
+        } else if name.starts_with("NotValidYet") {
+            Self::NotYetValid
+        } else if name.starts_with("Revoked") {
+            Self::Revoked
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// The first error of type `T` in `error`'s chain, stepping into `io::Error`s too (whose
+/// `source()` skips the error they wrap): how drivers find a TLS or HTTP cause under layers
+/// of wrapping.
+///
+/// ```
+/// let inner = std::fmt::Error;
+/// let wrapped = std::io::Error::other(inner);
+/// assert!(presence_proto::find_in_chain::<std::fmt::Error>(&wrapped).is_some());
+/// ```
+pub fn find_in_chain<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
+}
+
 impl std::fmt::Display for CertificateProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

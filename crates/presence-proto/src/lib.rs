@@ -67,7 +67,7 @@ pub use client::{
 };
 pub use config::{Config, ConfigBuilder, DEFAULT_ORIGIN, MAX_USER_ID_BYTES, SDK_NAME, Secret};
 pub use encode::encode;
-pub use error::{ApiError, CertificateProblem, EXCERPT_LIMIT, Error, ErrorKind};
+pub use error::{ApiError, CertificateProblem, EXCERPT_LIMIT, Error, ErrorKind, find_in_chain};
 pub use error::{Printable, escape_control};
 pub use events::{
     Cursor, Message, PRESENCE_SUFFIX, PresenceAction, PresenceEvent, SubscribeItem, SubscribeReply,
@@ -99,3 +99,25 @@ pub use watch::{
     GapReason, LiveRoster, RosterItem, RosterReply, RosterRequest, Watch, WatchItem, WatchOptions,
     WatchRequest, WatchToken,
 };
+
+/// What every adapter re-exports beside its driver and its type aliases
+/// ([`driver_aliases!`]): configuration, options, results, events, errors. `use
+/// presence_tokio::*` or `use presence_blocking::*` brings these in.
+///
+/// ```
+/// use presence_proto::prelude::*;
+/// let config: Config = Config::builder("demo", "alice").build()?;
+/// # drop(config);
+/// # Ok::<(), Error>(())
+/// ```
+pub mod prelude {
+    pub use crate::{
+        ApiError, Call, CertificateProblem, ChannelState, ClientOptions, Config, ConfigBuilder,
+        Cursor, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_IN_FLIGHT,
+        DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Error, ErrorKind, GapReason,
+        GetStateResult, GroupChannels, HereNowAllPages, HereNowChannel, HereNowResult, HereNowUser,
+        LeaveResult, LeftReason, Member, Operation, PresenceAction, PresenceEvent, Proxy, ProxyUrl,
+        RetryPolicy, RosterChange, RosterItem, RosterSnapshot, SessionEvent, SessionId,
+        SessionOptions, SetStateResult, WatchItem, WatchOptions, WhereNowResult,
+    };
+}

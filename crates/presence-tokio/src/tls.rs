@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use presence_proto::{CertificateProblem, Error, RootCertificates};
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::{CertificateError, ClientConfig, RootCertStore};
+use rustls::{ClientConfig, RootCertStore};
 
 /// The rustls client configuration: ring, TLS 1.2 and 1.3, the roots described above.
 pub(crate) fn client_config(added: &RootCertificates) -> Result<ClientConfig, Error> {
@@ -24,10 +23,13 @@ pub(crate) fn client_config(added: &RootCertificates) -> Result<ClientConfig, Er
         let (loaded, ignored) = roots.add_parsable_certificates(native.certs);
         tracing::debug!(loaded, ignored, "platform root certificates");
     }
-    for pem in added.iter() {
-        for cert in parse_pem(pem)? {
-            roots.add(cert).map_err(|e| invalid_root(&e.to_string()))?;
-        }
+    for der in added.der()? {
+        roots
+            .add(CertificateDer::from(der))
+            .map_err(|e| Error::InvalidConfig {
+                field: "root_certificate",
+                reason: e.to_string(),
+            })?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
@@ -41,64 +43,20 @@ pub(crate) fn client_config(added: &RootCertificates) -> Result<ClientConfig, Er
     Ok(config)
 }
 
-/// The `CERTIFICATE` blocks of a PEM document (at least one).
-pub(crate) fn parse_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid_root(&format!("unreadable PEM: {e}")))?;
-    if certs.is_empty() {
-        return Err(invalid_root("no CERTIFICATE block in the PEM"));
-    }
-    Ok(certs)
-}
-
-fn invalid_root(reason: &str) -> Error {
-    Error::InvalidConfig {
-        field: "root_certificate",
-        reason: reason.to_owned(),
-    }
-}
-
-/// Why the server's certificate was refused, when a TLS verification failure is in the chain
-/// (rustls reports it inside an `io::Error`, whose `source()` skips it: look inside).
+/// Why the server's certificate was refused, when a TLS verification failure is in the chain.
 pub(crate) fn certificate_problem(error: &(dyn StdError + 'static)) -> Option<CertificateProblem> {
-    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(e) = current {
-        let found = e.downcast_ref::<rustls::Error>();
-        if let Some(rustls::Error::InvalidCertificate(cert)) = found {
-            return Some(problem(cert));
+    match presence_proto::find_in_chain::<rustls::Error>(error)? {
+        rustls::Error::InvalidCertificate(cert) => {
+            Some(CertificateProblem::from_verifier(&format!("{cert:?}")))
         }
-        // An `io::Error`'s `source()` is its inner error's source: step into the inner error.
-        current = match e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            Some(inner) => Some(inner as &(dyn StdError + 'static)),
-            None => e.source(),
-        };
-    }
-    None
-}
-
-fn problem(error: &CertificateError) -> CertificateProblem {
-    match error {
-        CertificateError::UnknownIssuer => CertificateProblem::UnknownIssuer,
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            CertificateProblem::NameMismatch
-        }
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            CertificateProblem::Expired
-        }
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            CertificateProblem::NotYetValid
-        }
-        CertificateError::Revoked => CertificateProblem::Revoked,
-        _ => CertificateProblem::Other,
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use rustls::CertificateError;
+
     use super::*;
 
     #[test]
@@ -129,7 +87,8 @@ mod tests {
 
     #[test]
     fn bad_pem_is_invalid_input() {
-        let err = parse_pem(b"not a certificate").unwrap_err();
+        let options = presence_proto::ClientOptions::default().add_root_certificate(b"nope");
+        let err = client_config(options.get_root_certificates()).unwrap_err();
         assert_eq!(err.kind(), presence_proto::ErrorKind::InvalidInput);
         assert!(client_config(&RootCertificates::default()).is_ok());
     }

@@ -7,6 +7,7 @@
 //! `Client<Blocking<Ureq>>`. Everything else — builders, option defaults, retries, sessions —
 //! lives here once. The core still does no I/O: it calls the driver.
 
+mod aliases;
 mod attempt;
 mod call;
 mod driver;

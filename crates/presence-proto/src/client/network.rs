@@ -146,6 +146,50 @@ impl RootCertificates {
         self.0.iter().map(|pem| &pem[..])
     }
 
+    /// The certificates of every PEM document as DER, in order: what a TLS stack loads. Fails
+    /// (invalid input) on a document with no `CERTIFICATE` block or with bad base64 in one.
+    ///
+    /// ```
+    /// use presence_proto::{ClientOptions, ErrorKind};
+    /// let options = ClientOptions::default().add_root_certificate(b"not PEM");
+    /// assert_eq!(options.get_root_certificates().der().unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// let pem = b"-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n";
+    /// let options = ClientOptions::default().add_root_certificate(pem);
+    /// assert_eq!(options.get_root_certificates().der()?, vec![vec![0u8, 1, 2]]);
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
+    pub fn der(&self) -> Result<Vec<Vec<u8>>, Error> {
+        use base64::Engine as _;
+        let invalid = |reason: String| Error::InvalidConfig {
+            field: "root_certificate",
+            reason,
+        };
+        let mut out = Vec::new();
+        for pem in &self.0 {
+            let text =
+                std::str::from_utf8(pem).map_err(|_| invalid("the PEM is not text".to_owned()))?;
+            let mut found = 0;
+            let mut rest = text;
+            while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+                let body = &rest[start + "-----BEGIN CERTIFICATE-----".len()..];
+                let Some(end) = body.find("-----END CERTIFICATE-----") else {
+                    return Err(invalid("a CERTIFICATE block has no END line".to_owned()));
+                };
+                let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(b64.as_bytes())
+                    .map_err(|e| invalid(format!("unreadable PEM: {e}")))?;
+                out.push(der);
+                found += 1;
+                rest = &body[end..];
+            }
+            if found == 0 {
+                return Err(invalid("no CERTIFICATE block in the PEM".to_owned()));
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) fn push(&mut self, pem: &[u8]) {
         self.0.push(Arc::from(pem));
     }
