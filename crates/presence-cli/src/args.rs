@@ -134,7 +134,7 @@ pub(crate) enum Command {
     #[command(after_help = EXAMPLES_ROSTER)]
     Roster(crate::watch::RosterArgs),
     /// List the profiles of the profiles file (secrets masked) and where that file is.
-    #[command(long_about = crate::profiles::ABOUT, after_help = EXAMPLES_PROFILES)]
+    #[command(long_about = PROFILES_ABOUT, after_help = EXAMPLES_PROFILES)]
     Profiles,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = EXAMPLES_COMPLETIONS)]
@@ -185,6 +185,24 @@ Examples:
   presence keep-present lobby
   presence keep-present lobby --group friends --state '{\"mood\":\"here\"}'
   presence keep-present lobby --for 30 --json";
+const PROFILES_ABOUT: &str = "\
+List the profiles of the profiles file, with secrets masked, and where that file is.
+
+The file is TOML, at $PRESENCE_CONFIG if set, else `presence/profiles.toml` in the platform's
+configuration directory ($XDG_CONFIG_HOME or ~/.config on Linux and BSDs, ~/Library/Application
+Support on macOS, %APPDATA% on Windows):
+
+  [profiles.prod]
+  subscribe_key = \"sub-c-…\"
+  publish_key = \"pub-c-…\"
+  secret_key = { env = \"PROD_PUBNUB_SECRET\" }          # from an environment variable
+  auth_key = { command = \"pass show pubnub/prod-auth\" }  # a command's trimmed output
+  user_id = \"ops-bot\"
+  origin = \"https://ps.pndsn.com\"
+
+Select one with --profile NAME or PRESENCE_PROFILE=NAME. Flags and PUBNUB_* variables
+override the profile's values. Commands run only for the profile selected, only for values
+that no flag or variable gave.";
 const EXAMPLES_WATCH: &str = "\
 Examples:
   presence watch lobby

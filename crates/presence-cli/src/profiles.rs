@@ -15,28 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::Global;
 use crate::failure::Failure;
-use crate::report::Report;
 use crate::table::Table;
-
-/// `presence profiles --help`.
-pub(crate) const ABOUT: &str = "\
-List the profiles of the profiles file, with secrets masked, and where that file is.
-
-The file is TOML, at $PRESENCE_CONFIG if set, else `presence/profiles.toml` in the platform's
-configuration directory ($XDG_CONFIG_HOME or ~/.config on Linux and BSDs, ~/Library/Application
-Support on macOS, %APPDATA% on Windows):
-
-  [profiles.prod]
-  subscribe_key = \"sub-c-…\"
-  publish_key = \"pub-c-…\"
-  secret_key = { env = \"PROD_PUBNUB_SECRET\" }          # from an environment variable
-  auth_key = { command = \"pass show pubnub/prod-auth\" }  # a command's trimmed output
-  user_id = \"ops-bot\"
-  origin = \"https://ps.pndsn.com\"
-
-Select one with --profile NAME or PRESENCE_PROFILE=NAME. Flags and PUBNUB_* variables
-override the profile's values. Commands run only for the profile selected, only for values
-that no flag or variable gave.";
 
 /// Where the profiles file is: `$PRESENCE_CONFIG`, else `presence/profiles.toml` in the
 /// platform's configuration directory.
@@ -228,7 +207,7 @@ pub(crate) struct Listing {
 }
 
 /// Runs `presence profiles`.
-pub(crate) fn list() -> Result<Report, Failure> {
+pub(crate) fn list() -> Result<Listing, Failure> {
     let (path, file) = load()?;
     let show = |s: &Option<Source>, secret: bool| s.as_ref().map(|s| s.shown(secret));
     let profiles = file
@@ -244,10 +223,10 @@ pub(crate) fn list() -> Result<Report, Failure> {
             origin: show(&p.origin, false),
         })
         .collect();
-    Ok(Report::Profiles(Listing {
+    Ok(Listing {
         path: path.map(|p| p.display().to_string()),
         profiles,
-    }))
+    })
 }
 
 impl Listing {

@@ -61,7 +61,7 @@ fn required<'a>(value: Option<&'a str>, flag: &str, env: &str) -> Result<&'a str
 /// Runs a subcommand that needs no client (`profiles`, `completions`).
 pub(crate) fn command_without_client(command: Command) -> Result<Report, Failure> {
     match command {
-        Command::Profiles => crate::profiles::list(),
+        Command::Profiles => crate::profiles::list().map(Report::Profiles),
         Command::Completions(args) => crate::completions::run(args.shell),
         _ => Err(Failure::usage("this command needs a client")),
     }
@@ -180,7 +180,7 @@ pub(crate) fn command(
             crate::watch::roster(client, args, json).map(|()| Report::Streamed)
         }
         // Answered before a client is built (see `main`).
-        Command::Profiles => crate::profiles::list(),
+        Command::Profiles => crate::profiles::list().map(Report::Profiles),
         Command::Completions(args) => crate::completions::run(args.shell),
     }
 }

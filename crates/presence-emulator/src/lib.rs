@@ -58,6 +58,7 @@ mod request;
 mod response;
 mod server;
 mod service;
+mod serving;
 mod shared;
 mod signature;
 mod sizes;

@@ -21,7 +21,7 @@ use crate::handlers::{self, subscribe};
 use crate::pubsub::{Encoded, Quirk};
 use crate::request;
 use crate::response::{self, CT_PRESENCE, Reply, Wire};
-use crate::service::{Dropped, Outcome, Serving};
+use crate::serving::{Dropped, Outcome, Serving};
 use crate::shared::Shared;
 
 /// Counts a held poll while it lives.

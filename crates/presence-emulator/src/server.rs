@@ -136,7 +136,7 @@ async fn connection(
     stream: TcpStream,
     shared: Arc<Shared>,
     state: Arc<ConnState>,
-    mut stop: oneshot::Receiver<Stop>,
+    stop: oneshot::Receiver<Stop>,
     tls: Option<TlsAcceptor>,
 ) {
     let _open = OpenConnection::new(Arc::clone(&shared));
@@ -145,10 +145,22 @@ async fn connection(
         inner: stream,
         state: Arc::clone(&state),
     };
-    // HTTPS: the handshake first (the watchdog bounds it like a request head).
-    let Some(tls) = tls else {
-        return serve(TokioIo::new(counted), shared, state, stop).await;
-    };
+    match tls {
+        None => serve(TokioIo::new(counted), shared, state, stop).await,
+        // Boxed: the handshake's state (a whole rustls session) must not enlarge every plain
+        // connection's task, and held long-polls are counted in thousands.
+        Some(tls) => Box::pin(secure(counted, tls, shared, state, stop)).await,
+    }
+}
+
+/// HTTPS: the handshake first (the watchdog bounds it like a request head), then HTTP/1.1.
+async fn secure(
+    counted: Counted,
+    tls: TlsAcceptor,
+    shared: Arc<Shared>,
+    state: Arc<ConnState>,
+    mut stop: oneshot::Receiver<Stop>,
+) {
     let accepted = tokio::select! {
         biased;
         _ = &mut stop => return,

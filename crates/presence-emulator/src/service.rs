@@ -4,10 +4,8 @@
 //! waits, so the reply is computed right away and handed to hyper as a ready future. Only
 //! admin requests (which read a body) and fault rules with a delay get a boxed future.
 
-use std::future::{Future, Ready, ready};
-use std::pin::Pin;
+use std::future::ready;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::{Method, Request, Response, Uri, header};
@@ -21,14 +19,8 @@ use crate::longpoll;
 use crate::operation::Operation;
 use crate::request::{self, Target};
 use crate::response::{Wire, accepts_gzip};
+use crate::serving::{Dropped, Outcome, Serving};
 use crate::shared::Shared;
-
-/// The service error that makes hyper close the connection without a response.
-#[derive(Debug, thiserror::Error)]
-#[error("connection dropped by a fault rule")]
-pub(crate) struct Dropped;
-
-pub(crate) type Outcome = Result<Response<EmuBody>, Dropped>;
 
 /// The emulator as a hyper service (one per connection; they share [`Shared`]).
 pub(crate) struct Service {
@@ -48,23 +40,6 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 
     fn call(&self, req: Request<Incoming>) -> Serving {
         serve(&self.shared, req)
-    }
-}
-
-/// The future of one request: usually already answered.
-pub(crate) enum Serving {
-    Ready(Ready<Outcome>),
-    Later(Pin<Box<dyn Future<Output = Outcome> + Send>>),
-}
-
-impl Future for Serving {
-    type Output = Outcome;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        match self.get_mut() {
-            Serving::Ready(r) => Pin::new(r).poll(cx),
-            Serving::Later(f) => f.as_mut().poll(cx),
-        }
     }
 }
 
