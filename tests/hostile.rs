@@ -192,7 +192,7 @@ fn run(server: &Hostile, seed: u64, run_for: Duration, heal_after: Option<Durati
         .build()
         .expect("config");
     let mut session = PresenceSession::new(config.clone(), options(seed));
-    session.join(["lobby"], Vec::<String>::new());
+    session.join_channels(["lobby"]);
     let start = Instant::now();
     let mut out = Run {
         events: Vec::new(),

@@ -731,12 +731,7 @@ fn shutdown_leaves_at_once<A: Adapter>(cx: &Cx<'_, A>) {
 }
 
 fn request_shutdown_reports_the_leave_then_the_end<A: Adapter>(cx: &Cx<'_, A>) {
-    let mut hank = cx.start(
-        cx.session_client("hank")
-            .keep_present()
-            .channels(["den"])
-            .groups(Vec::<String>::new()),
-    );
+    let mut hank = cx.start(cx.session_client("hank").keep_present().channels(["den"]));
     cx.joined(&mut hank);
     hank.request_shutdown();
     let events: Vec<_> = std::iter::from_fn(|| cx.adapter.next_event(&mut hank)).collect();
@@ -752,7 +747,7 @@ fn request_shutdown_reports_the_leave_then_the_end<A: Adapter>(cx: &Cx<'_, A>) {
     );
     wait_finished(&hank);
     // Commands after the end are ignored; shutting down again only waits for the driver.
-    hank.join(["elsewhere"], [""; 0]);
+    hank.join_channels(["elsewhere"]);
     cx.adapter.shutdown(hank).expect("already left");
     assert!(cx.emulator.occupants(SUB_KEY, "elsewhere").is_empty());
 }
@@ -807,7 +802,7 @@ fn access_denied_stops_with_the_error<A: Adapter>(cx: &Cx<'_, A>) {
     let mut frank = cx.start(frank.keep_present().channels(["open"]));
     cx.joined(&mut frank);
 
-    frank.join(["closed"], [""; 0]);
+    frank.join_channels(["closed"]);
     let events = cx.events_until(&mut frank, Duration::from_secs(5), |e| {
         matches!(e, SessionEvent::Stopped { .. })
     });
@@ -883,8 +878,8 @@ fn commands_apply_while_a_request_is_in_flight<A: Adapter>(cx: &Cx<'_, A>) {
     );
     // While the first heartbeat is in flight: join c, leave b, set state on a.
     std::thread::sleep(Duration::from_millis(100));
-    gina.join(["c"], [""; 0]);
-    gina.leave(["b"], [""; 0]);
+    gina.join_channels(["c"]);
+    gina.leave_channels(["b"]);
     gina.set_state("a", &json!({"busy": true})).expect("state");
 
     // The first heartbeat's answer reports a (b was left meanwhile); then one leave for b
@@ -993,12 +988,8 @@ fn many_users_respect_the_in_flight_cap<A: Adapter>(cx: &Cx<'_, A>) {
 fn dropping_the_many_handle_makes_everyone_leave<A: Adapter>(cx: &Cx<'_, A>) {
     let mut many = cx.start_many(cx.session_client("pool").keep_present_many());
     for i in 0..20 {
-        many.add(
-            Member::new(format!("user-{i}"))
-                .channels(["bus"])
-                .groups(Vec::<String>::new()),
-        )
-        .expect("added");
+        many.add(Member::new(format!("user-{i}")).channels(["bus"]))
+            .expect("added");
     }
     cx.wait_joined(&mut many, 20);
     assert_eq!(cx.occupancy("bus"), 20);

@@ -630,6 +630,42 @@ fn a_held_poll_does_not_block_other_calls_of_the_same_client() {
     drop(watch);
 }
 
+/// Dropping a present-mode watch (no shutdown) stops polling and sends the leave: the
+/// watcher is gone from here_now long before its presence timeout (300 emulator seconds).
+fn dropping_the_watch_leaves<A: Adapter>(adapter: &A) {
+    let emulator = emulator(|b| b);
+    let origin = emulator.origin();
+    let mut watch = adapter.watch(&origin, &["lobby"], WatchOptions::new());
+    connected(adapter, &mut watch);
+    events_until(adapter, &mut watch, Duration::from_secs(5), |e| {
+        !e.is_empty()
+    });
+    drop(watch);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let here = actor(&origin, "look")
+            .here_now()
+            .channels(["lobby"])
+            .call()
+            .expect("here");
+        if here.total_occupancy == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "[{}] still present after the drop",
+            A::NAME
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        emulator.stats().left,
+        1,
+        "[{}] an explicit leave, not a timeout",
+        A::NAME
+    );
+}
+
 macro_rules! for_both_adapters {
     ($($scenario:ident),* $(,)?) => {
         mod tokio_adapter {
@@ -649,4 +685,5 @@ for_both_adapters!(
     access_denied_ends_the_watch,
     roster_starts_from_a_snapshot_and_follows_events,
     roster_stays_equal_to_here_now_through_refreshes_and_faults,
+    dropping_the_watch_leaves,
 );
