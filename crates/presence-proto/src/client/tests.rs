@@ -280,3 +280,66 @@ fn keep_present_many_counts_users_at_once_and_ends_with_close() {
         .count();
     assert_eq!(leaves, 5);
 }
+
+/// A driver whose runtime is gone: spawned work is dropped unrun.
+struct NoRuntime;
+
+impl Environment for NoRuntime {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+    fn unix_time(&self) -> u64 {
+        0
+    }
+    fn random(&self) -> u64 {
+        1
+    }
+}
+
+impl BlockingDriver for NoRuntime {
+    type Body = Vec<u8>;
+
+    fn connect(_: &ClientOptions) -> Result<Self, Error> {
+        Ok(Self)
+    }
+
+    fn send(
+        &self,
+        _: http::Request<Vec<u8>>,
+        _: Limits,
+    ) -> Result<http::Response<Vec<u8>>, SendError> {
+        Err(Error::timeout(Duration::from_secs(1)).into())
+    }
+
+    fn sleep(&self, _: Duration) {}
+
+    fn spawn(&self, job: Box<dyn FnOnce() + Send>) {
+        drop(job);
+    }
+}
+
+#[test]
+fn a_gone_driver_is_reported_as_closed() {
+    let config = Config::builder("demo", "alice").build().unwrap();
+    let client = Client::<Blocking<NoRuntime>>::new(config).unwrap();
+    let many = client.keep_present_many().start();
+    let err = many
+        .add(Member::new("bob").channels(["lobby"]))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed);
+    assert!(!err.is_retryable());
+    assert!(many.is_finished());
+    assert_eq!(
+        many.next_event_timeout(Duration::from_millis(10))
+            .map(|_| ()),
+        None
+    );
+    let session = client.keep_present().channels(["lobby"]).start().unwrap();
+    assert!(session.is_finished());
+    assert!(
+        session.next_event().is_none(),
+        "ends at once rather than hanging"
+    );
+    let watch = client.watch().channels(["lobby"]).start().unwrap();
+    assert!(watch.next_item().is_none());
+}
