@@ -83,6 +83,9 @@ pub struct Watch {
     poll_in_flight: Option<WatchToken>,
     leaves_in_flight: HashSet<WatchToken>,
     heartbeats_in_flight: HashSet<WatchToken>,
+    /// Names to leave once more after the stop's leave: a poll was on its way when the watch
+    /// stopped, and it may reach the service after the first leave.
+    leave_again: (Names, Names),
     /// When a present-mode watcher next needs a heartbeat (a poll sent resets it).
     heartbeat_due_at: Option<Instant>,
     pending_leave: (Names, Names),
@@ -157,6 +160,7 @@ impl Watch {
             poll_in_flight: None,
             leaves_in_flight: HashSet::new(),
             heartbeats_in_flight: HashSet::new(),
+            leave_again: (Names::new(), Names::new()),
             heartbeat_due_at: None,
             pending_leave: (Names::new(), Names::new()),
             poll_due_at: None,
@@ -334,10 +338,13 @@ impl Watch {
             return;
         }
         self.stopping = true;
-        self.poll_in_flight = None;
+        let poll_out = self.poll_in_flight.take().is_some();
         let channels = std::mem::take(&mut self.channels);
         let groups = std::mem::take(&mut self.groups);
         if !self.options.observe && !self.options.suppress_leave {
+            if poll_out {
+                self.leave_again = (channels.clone(), groups.clone());
+            }
             self.pending_leave.0.extend(channels);
             self.pending_leave.1.extend(groups);
         } else if self.options.suppress_leave {
@@ -356,7 +363,10 @@ impl Watch {
         if self.stopped {
             return None;
         }
-        if !self.pending_leave.0.is_empty() || !self.pending_leave.1.is_empty() {
+        // A heartbeat still on its way could reach the service after the leave and make the
+        // user present again: the leave waits for it.
+        let leave_ready = !self.stopping || self.heartbeats_in_flight.is_empty();
+        if leave_ready && (!self.pending_leave.0.is_empty() || !self.pending_leave.1.is_empty()) {
             let (channels, groups) = std::mem::take(&mut self.pending_leave);
             let token = self.token();
             self.leaves_in_flight.insert(token);
@@ -431,13 +441,18 @@ impl Watch {
         if self.leaves_in_flight.remove(&token) {
             if let Err(error) = result {
                 self.items.push_back(WatchItem::LeaveFailed { error });
+            } else if self.leaves_in_flight.is_empty() {
+                // Once more, for a poll that may have reached the service after the leave (a
+                // leave of a user not present changes nothing).
+                self.pending_leave = std::mem::take(&mut self.leave_again);
             }
             self.finish_if_done(None);
             return;
         }
         if self.heartbeats_in_flight.remove(&token) {
             // A failed heartbeat is retried by the next poll or heartbeat; polls report the
-            // service's health.
+            // service's health. When stopping, the leave it held back may go now.
+            self.finish_if_done(None);
             return;
         }
         if self.poll_in_flight != Some(token) {
@@ -608,6 +623,7 @@ impl Watch {
         if self.stopping
             && !self.stopped
             && self.leaves_in_flight.is_empty()
+            && self.heartbeats_in_flight.is_empty()
             && self.pending_leave.0.is_empty()
             && self.pending_leave.1.is_empty()
         {

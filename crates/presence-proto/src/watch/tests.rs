@@ -279,7 +279,14 @@ fn removing_a_channel_leaves_only_it_and_stopping_leaves_the_rest() {
     );
     assert!(!watch.is_stopped());
     watch.handle_response(token, Ok(None), now);
+    // A poll was on its way when the watch stopped: one more leave, in case it reached the
+    // service after the first one.
+    let (again, leave) = watch.poll_transmit(now).expect("the second leave");
+    assert!(matches!(leave, WatchRequest::Leave(_)));
+    assert!(!watch.is_stopped());
+    watch.handle_response(again, Ok(None), now);
     assert!(watch.is_stopped());
+    assert!(watch.poll_transmit(now).is_none());
 }
 
 #[test]
@@ -445,4 +452,24 @@ fn a_live_roster_refreshes_on_here_now_refresh() {
         "a refresh after here_now_refresh: {kinds:?}"
     );
     let _ = RosterReply::Refresh;
+}
+
+#[test]
+fn the_leave_waits_for_a_heartbeat_in_flight() {
+    let now = Instant::now();
+    let options = WatchOptions::new()
+        .presence_timeout(20)
+        .time_unit(Duration::from_millis(10));
+    let (mut watch, _poll, _) = connected(options, now);
+    let later = now + Duration::from_millis(90);
+    let (heartbeat, request) = watch.poll_transmit(later).expect("a heartbeat");
+    assert!(matches!(request, WatchRequest::Heartbeat(_)));
+    watch.stop();
+    assert!(
+        watch.poll_transmit(later).is_none(),
+        "no leave while the heartbeat is out"
+    );
+    watch.handle_response(heartbeat, Ok(None), later);
+    let (_, leave) = watch.poll_transmit(later).expect("now the leave");
+    assert!(matches!(leave, WatchRequest::Leave(_)));
 }

@@ -3,6 +3,7 @@
 
 mod builders;
 mod handles;
+mod in_flight;
 mod machine;
 pub(crate) mod mailbox;
 mod run_async;

@@ -9,6 +9,7 @@ use std::task::Poll;
 
 use super::builders::{KeepPresentBuilder, KeepPresentManyBuilder};
 use super::handles::{DriverSide, KeepPresent, KeepPresentMany, Link};
+use super::in_flight::InFlight;
 use super::machine::{INPUT_BATCH, Input, Machine};
 use crate::client::driver::{Async, AsyncDriver};
 use crate::client::handle::Client;
@@ -171,23 +172,25 @@ fn drive<D: AsyncDriver>(
 ) -> impl Future<Output = ()> + Send + 'static {
     async move {
         let Async(driver) = client.driver();
+        // Requests are polled inside this task: no task per heartbeat.
+        let mut in_flight = InFlight::new();
+        let mut inputs = Vec::with_capacity(INPUT_BATCH);
         let mut now = driver.now();
         loop {
             while let Some(transmit) = machine.poll_transmit(now) {
                 let client = client.clone();
-                let inbox = side.inbox.clone();
-                driver.spawn(async move {
+                in_flight.push(async move {
                     let result = client
                         .execute_with(&transmit.config, &transmit.request)
                         .await;
-                    inbox.push(Input::Response(transmit.id, result));
+                    (transmit.id, result)
                 });
             }
             while let Some(event) = machine.poll_event() {
                 side.counts.note(&event.1);
                 side.events.push(event);
             }
-            if machine.is_done() {
+            if machine.is_done() && in_flight.len() == 0 {
                 return; // `side` closes the events: the handle's waits end
             }
             let deadline = machine.poll_timeout();
@@ -198,24 +201,34 @@ fn drive<D: AsyncDriver>(
                 }
             };
             let mut timer = pin!(timer);
-            let input = poll_fn(|cx| match side.inbox.poll_recv(cx) {
-                Poll::Ready(input) => Poll::Ready(input),
-                Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
+            // Commands and responses, as many as are ready (up to a batch), else the timer.
+            let fired = poll_fn(|cx| {
+                while inputs.len() < INPUT_BATCH {
+                    match side.inbox.poll_recv(cx) {
+                        Poll::Ready(Some(input)) => inputs.push(input),
+                        Poll::Ready(None) | Poll::Pending => break,
+                    }
+                }
+                while inputs.len() < INPUT_BATCH {
+                    match in_flight.poll_next(cx) {
+                        Poll::Ready((id, result)) => inputs.push(Input::Response(id, result)),
+                        Poll::Pending => break,
+                    }
+                }
+                if inputs.is_empty() {
+                    timer.as_mut().poll(cx).map(|()| true)
+                } else {
+                    Poll::Ready(false)
+                }
             })
             .await;
             now = driver.now();
-            match input {
-                Some(input) => {
-                    machine.handle(input, now);
-                    for _ in 1..INPUT_BATCH {
-                        let Some(input) = side.inbox.try_recv() else {
-                            break;
-                        };
-                        machine.handle(input, now);
-                    }
-                }
+            if fired {
                 // The timer fired (a timer may wake a little early: due work must be due).
-                None => now = deadline.map_or(now, |at| now.max(at)),
+                now = deadline.map_or(now, |at| now.max(at));
+            }
+            for input in inputs.drain(..) {
+                machine.handle(input, now);
             }
         }
     }
