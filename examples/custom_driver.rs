@@ -1,7 +1,7 @@
 //! A custom driver: implements `presence_proto::BlockingDriver` over `std::net::TcpStream`
 //! with no HTTP library, and gets the whole client for it — every call builder, the options
 //! and their defaults, retries and keep-present — from the core. The whole job of an adapter in
-//! ~150 lines, to keep the Sans-IO core honest for custom runtimes.
+//! ~170 lines, to keep the Sans-IO core honest for custom runtimes.
 //!
 //! ```sh
 //! cargo run --example custom_driver

@@ -7,9 +7,13 @@ use std::time::{Duration, Instant};
 
 use presence_emulator::{BackgroundEmulator, EmulatorBuilder, FaultRule, Operation};
 use presence_proto::{
-    Async, Blocking, Client, Config, PresenceAction, PresenceEvent, RosterItem, RosterSnapshot,
-    WatchHandle, WatchItem, WatchKind, WatchOptions,
+    Client, Config, PresenceAction, PresenceEvent, RosterItem, RosterSnapshot, WatchHandle,
+    WatchItem, WatchOptions,
 };
+
+#[path = "support/adapters.rs"]
+mod adapters;
+use adapters::{Adapter, Blocking, Tokio};
 
 /// Emulator "seconds" of 10 ms, holds of 300 ms, a 10 ms expiry sweep.
 fn emulator(configure: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder) -> BackgroundEmulator {
@@ -35,146 +39,36 @@ fn actor(origin: &str, user: &str) -> presence_blocking::Client {
     presence_blocking::Client::new(config(origin, user)).expect("client")
 }
 
-/// What a test needs from an adapter: a watch, and waiting for its items.
-trait Adapter {
-    type Flavour: presence_proto::Flavour;
-    const NAME: &'static str;
-    fn watch(
-        &self,
-        origin: &str,
-        channels: &[&str],
-        options: WatchOptions,
-    ) -> WatchHandle<Self::Flavour>;
-    fn roster(&self, origin: &str, channels: &[&str]) -> WatchHandle<Self::Flavour, RosterItem>;
-    fn next<I: WatchKind>(
-        &self,
-        watch: &mut WatchHandle<Self::Flavour, I>,
-        within: Duration,
-    ) -> Option<I>;
-    fn shutdown(&self, watch: WatchHandle<Self::Flavour>);
+/// A watch as the adapter under test, with short backoffs and a fixed jitter seed.
+fn watch<A: Adapter>(
+    adapter: &A,
+    origin: &str,
+    channels: &[&str],
+    options: WatchOptions,
+) -> WatchHandle<A::Flavour> {
+    let client = Client::<A::Flavour>::new(config(origin, "watcher")).expect("client");
+    let builder = client.watch().channels(channels.iter().copied()).options(
+        options
+            .jitter_seed(1)
+            .min_backoff(Duration::from_millis(20)),
+    );
+    adapter.start_watch(builder).expect("watch")
 }
 
-struct Tokio(tokio::runtime::Runtime);
-
-impl Adapter for Tokio {
-    type Flavour = Async<presence_tokio::Hyper>;
-    const NAME: &'static str = "tokio";
-
-    fn watch(
-        &self,
-        origin: &str,
-        channels: &[&str],
-        options: WatchOptions,
-    ) -> WatchHandle<Self::Flavour> {
-        let _guard = self.0.enter();
-        let client: Client<Self::Flavour> = Client::new(config(origin, "watcher")).expect("client");
-        client
-            .watch()
-            .channels(channels.iter().copied())
-            .options(
-                options
-                    .jitter_seed(1)
-                    .min_backoff(Duration::from_millis(20)),
-            )
-            .start()
-            .expect("watch")
-    }
-
-    fn roster(&self, origin: &str, channels: &[&str]) -> WatchHandle<Self::Flavour, RosterItem> {
-        let _guard = self.0.enter();
-        let client: Client<Self::Flavour> = Client::new(config(origin, "watcher")).expect("client");
-        client
-            .roster()
-            .channels(channels.iter().copied())
-            .options(
-                WatchOptions::new()
-                    .observe(true)
-                    .jitter_seed(1)
-                    .min_backoff(Duration::from_millis(20)),
-            )
-            .start()
-            .expect("roster")
-    }
-
-    fn next<I: WatchKind>(
-        &self,
-        watch: &mut WatchHandle<Self::Flavour, I>,
-        within: Duration,
-    ) -> Option<I> {
-        self.0.block_on(async {
-            tokio::time::timeout(within, watch.next_item())
-                .await
-                .ok()
-                .flatten()
-        })
-    }
-
-    fn shutdown(&self, watch: WatchHandle<Self::Flavour>) {
-        self.0.block_on(watch.shutdown()).expect("shutdown");
-    }
-}
-
-struct Threads;
-
-impl Adapter for Threads {
-    type Flavour = Blocking<presence_blocking::Ureq>;
-    const NAME: &'static str = "blocking";
-
-    fn watch(
-        &self,
-        origin: &str,
-        channels: &[&str],
-        options: WatchOptions,
-    ) -> WatchHandle<Self::Flavour> {
-        let client: Client<Self::Flavour> = Client::new(config(origin, "watcher")).expect("client");
-        client
-            .watch()
-            .channels(channels.iter().copied())
-            .options(
-                options
-                    .jitter_seed(1)
-                    .min_backoff(Duration::from_millis(20)),
-            )
-            .start()
-            .expect("watch")
-    }
-
-    fn roster(&self, origin: &str, channels: &[&str]) -> WatchHandle<Self::Flavour, RosterItem> {
-        let client: Client<Self::Flavour> = Client::new(config(origin, "watcher")).expect("client");
-        client
-            .roster()
-            .channels(channels.iter().copied())
-            .options(
-                WatchOptions::new()
-                    .observe(true)
-                    .jitter_seed(1)
-                    .min_backoff(Duration::from_millis(20)),
-            )
-            .start()
-            .expect("roster")
-    }
-
-    fn next<I: WatchKind>(
-        &self,
-        watch: &mut WatchHandle<Self::Flavour, I>,
-        within: Duration,
-    ) -> Option<I> {
-        watch.next_item_timeout(within)
-    }
-
-    fn shutdown(&self, watch: WatchHandle<Self::Flavour>) {
-        watch.shutdown().expect("shutdown");
-    }
-}
-
-fn tokio_adapter() -> Tokio {
-    Tokio(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime"),
-    )
+/// A live roster (observer) as the adapter under test.
+fn roster<A: Adapter>(
+    adapter: &A,
+    origin: &str,
+    channels: &[&str],
+) -> WatchHandle<A::Flavour, RosterItem> {
+    let client = Client::<A::Flavour>::new(config(origin, "watcher")).expect("client");
+    let builder = client.roster().channels(channels.iter().copied()).options(
+        WatchOptions::new()
+            .observe(true)
+            .jitter_seed(1)
+            .min_backoff(Duration::from_millis(20)),
+    );
+    adapter.start_watch(builder).expect("roster")
 }
 
 /// Reads items until `done` holds for the events so far; every event read, in order.
@@ -193,7 +87,7 @@ fn events_until<A: Adapter>(
             "[{}] timed out; events so far: {events:#?}",
             A::NAME
         );
-        match adapter.next(watch, left) {
+        match adapter.next_item(watch, left) {
             Some(WatchItem::Event(event)) => events.push(event),
             Some(WatchItem::Stopped { error }) => panic!("[{}] stopped: {error:?}", A::NAME),
             Some(_) | None => {}
@@ -206,7 +100,7 @@ fn connected<A: Adapter>(adapter: &A, watch: &mut WatchHandle<A::Flavour>) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match adapter.next(watch, left) {
+        match adapter.next_item(watch, left) {
             Some(WatchItem::Connected { .. }) => return,
             Some(_) => {}
             None => panic!("[{}] never connected", A::NAME),
@@ -231,7 +125,12 @@ fn summary(events: &[PresenceEvent]) -> Vec<String> {
 fn scripted_scenario<A: Adapter>(adapter: &A) {
     let emulator = emulator(|b| b);
     let origin = emulator.origin();
-    let mut watch = adapter.watch(&origin, &["lobby"], WatchOptions::new().observe(true));
+    let mut watch = watch(
+        adapter,
+        &origin,
+        &["lobby"],
+        WatchOptions::new().observe(true),
+    );
     connected(adapter, &mut watch);
 
     let alice = actor(&origin, "alice");
@@ -270,13 +169,14 @@ fn scripted_scenario<A: Adapter>(adapter: &A) {
         Some("busy".into())
     );
     assert!(events.windows(2).all(|w| w[0].timetoken < w[1].timetoken));
-    adapter.shutdown(watch);
+    adapter.watch_shutdown(watch).expect("shutdown");
 }
 
 fn present_mode_keeps_the_watcher_present_and_leaves_on_stop<A: Adapter>(adapter: &A) {
     let emulator = emulator(|b| b);
     let origin = emulator.origin();
-    let mut watch = adapter.watch(
+    let mut watch = watch(
+        adapter,
         &origin,
         &["lobby"],
         WatchOptions::new()
@@ -304,7 +204,7 @@ fn present_mode_keeps_the_watcher_present_and_leaves_on_stop<A: Adapter>(adapter
             A::NAME
         );
     }
-    adapter.shutdown(watch);
+    adapter.watch_shutdown(watch).expect("shutdown");
     let here = actor(&origin, "look")
         .here_now()
         .channels(["lobby"])
@@ -320,7 +220,12 @@ fn interval_mode_with_deltas<A: Adapter>(adapter: &A) {
             .presence_deltas(true)
     });
     let origin = emulator.origin();
-    let mut watch = adapter.watch(&origin, &["arena"], WatchOptions::new().observe(true));
+    let mut watch = watch(
+        adapter,
+        &origin,
+        &["arena"],
+        WatchOptions::new().observe(true),
+    );
     connected(adapter, &mut watch);
     for user in ["u1", "u2", "u3"] {
         actor(&origin, user)
@@ -339,13 +244,18 @@ fn interval_mode_with_deltas<A: Adapter>(adapter: &A) {
         unreachable!()
     };
     assert_eq!(join, &["u3"], "[{}]", A::NAME);
-    adapter.shutdown(watch);
+    adapter.watch_shutdown(watch).expect("shutdown");
 }
 
 fn faults_lose_or_double_nothing<A: Adapter>(adapter: &A) {
     let emulator = emulator(|b| b);
     let origin = emulator.origin();
-    let mut watch = adapter.watch(&origin, &["lobby"], WatchOptions::new().observe(true));
+    let mut watch = watch(
+        adapter,
+        &origin,
+        &["lobby"],
+        WatchOptions::new().observe(true),
+    );
     connected(adapter, &mut watch);
     let faults = emulator.faults();
     faults.push(
@@ -397,7 +307,7 @@ fn faults_lose_or_double_nothing<A: Adapter>(adapter: &A) {
         "[{}]",
         A::NAME
     );
-    adapter.shutdown(watch);
+    adapter.watch_shutdown(watch).expect("shutdown");
 }
 
 fn access_denied_ends_the_watch<A: Adapter>(adapter: &A) {
@@ -411,10 +321,15 @@ fn access_denied_ends_the_watch<A: Adapter>(adapter: &A) {
         .operation(Operation::Subscribe)
         .times(1),
     );
-    let mut watch = adapter.watch(&origin, &["lobby"], WatchOptions::new().observe(true));
+    let mut watch = watch(
+        adapter,
+        &origin,
+        &["lobby"],
+        WatchOptions::new().observe(true),
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match adapter.next(
+        match adapter.next_item(
             &mut watch,
             deadline.saturating_duration_since(Instant::now()),
         ) {
@@ -427,7 +342,9 @@ fn access_denied_ends_the_watch<A: Adapter>(adapter: &A) {
         }
     }
     assert!(
-        adapter.next(&mut watch, Duration::from_secs(2)).is_none(),
+        adapter
+            .next_item(&mut watch, Duration::from_secs(2))
+            .is_none(),
         "ended"
     );
 }
@@ -449,7 +366,7 @@ fn snapshot_until<A: Adapter>(
             "[{}] timed out; last snapshot {last:?}",
             A::NAME
         );
-        match adapter.next(roster, left) {
+        match adapter.next_item(roster, left) {
             Some(RosterItem::Snapshot(snapshot)) if snapshot.channel == channel => {
                 if done(&snapshot) {
                     return snapshot;
@@ -489,7 +406,7 @@ fn roster_starts_from_a_snapshot_and_follows_events<A: Adapter>(adapter: &A) {
             .call()
             .expect("join");
     }
-    let mut roster = adapter.roster(&origin, &["lobby"]);
+    let mut roster = roster(adapter, &origin, &["lobby"]);
     let first = snapshot_until(adapter, &mut roster, "lobby", Duration::from_secs(5), |s| {
         s.uuids.len() == 2
     });
@@ -520,7 +437,7 @@ fn roster_stays_equal_to_here_now_through_refreshes_and_faults<A: Adapter>(adapt
             .here_now_refresh_bytes(10)
     });
     let origin = emulator.origin();
-    let mut roster = adapter.roster(&origin, &["arena"]);
+    let mut roster = roster(adapter, &origin, &["arena"]);
     let faults = emulator.faults();
     faults.push(
         FaultRule::duplicate_event()
@@ -572,39 +489,40 @@ fn roster_stays_equal_to_here_now_through_refreshes_and_faults<A: Adapter>(adapt
 fn a_held_poll_does_not_block_other_calls_of_the_same_client() {
     let emulator = emulator(|b| b.subscribe_hold_secs(1000));
     let origin = emulator.origin();
-    let runtime = tokio_adapter();
-    runtime.0.block_on(async {
-        let client = presence_tokio::Client::builder(config(&origin, "watcher"))
-            .request_timeout(Duration::from_secs(2))
-            .build()
-            .expect("client");
-        let mut watches = Vec::new();
-        for channel in ["a", "b", "c"] {
-            let mut watch = client
-                .watch()
-                .channels([channel])
-                .observe(true)
-                .start()
-                .expect("watch");
-            while let Some(item) = watch.next_item().await {
-                if matches!(item, WatchItem::Connected { .. }) {
-                    break;
+    Tokio::run(|tokio| {
+        tokio.runtime().block_on(async {
+            let client = presence_tokio::Client::builder(config(&origin, "watcher"))
+                .request_timeout(Duration::from_secs(2))
+                .build()
+                .expect("client");
+            let mut watches = Vec::new();
+            for channel in ["a", "b", "c"] {
+                let mut watch = client
+                    .watch()
+                    .channels([channel])
+                    .observe(true)
+                    .start()
+                    .expect("watch");
+                while let Some(item) = watch.next_item().await {
+                    if matches!(item, WatchItem::Connected { .. }) {
+                        break;
+                    }
                 }
+                watches.push(watch);
             }
-            watches.push(watch);
-        }
-        // Three polls are held now; ordinary calls of the same client still go through.
-        for _ in 0..5 {
-            let here = client
-                .here_now()
-                .channels(["a"])
-                .await
-                .expect("not blocked");
-            assert_eq!(here.total_occupancy, 0);
-        }
-        for watch in watches {
-            watch.shutdown().await.expect("shutdown");
-        }
+            // Three polls are held now; ordinary calls of the same client still go through.
+            for _ in 0..5 {
+                let here = client
+                    .here_now()
+                    .channels(["a"])
+                    .await
+                    .expect("not blocked");
+                assert_eq!(here.total_occupancy, 0);
+            }
+            for watch in watches {
+                watch.shutdown().await.expect("shutdown");
+            }
+        });
     });
     let blocking = presence_blocking::Client::builder(config(&origin, "watcher"))
         .request_timeout(Duration::from_secs(2))
@@ -635,7 +553,7 @@ fn a_held_poll_does_not_block_other_calls_of_the_same_client() {
 fn dropping_the_watch_leaves<A: Adapter>(adapter: &A) {
     let emulator = emulator(|b| b);
     let origin = emulator.origin();
-    let mut watch = adapter.watch(&origin, &["lobby"], WatchOptions::new());
+    let mut watch = watch(adapter, &origin, &["lobby"], WatchOptions::new());
     connected(adapter, &mut watch);
     events_until(adapter, &mut watch, Duration::from_secs(5), |e| {
         !e.is_empty()
@@ -669,10 +587,10 @@ fn dropping_the_watch_leaves<A: Adapter>(adapter: &A) {
 macro_rules! for_both_adapters {
     ($($scenario:ident),* $(,)?) => {
         mod tokio_adapter {
-            $(#[test] fn $scenario() { super::$scenario(&super::tokio_adapter()); })*
+            $(#[test] fn $scenario() { <super::Tokio as super::Adapter>::run(super::$scenario); })*
         }
         mod blocking_adapter {
-            $(#[test] fn $scenario() { super::$scenario(&super::Threads); })*
+            $(#[test] fn $scenario() { <super::Blocking as super::Adapter>::run(super::$scenario); })*
         }
     };
 }

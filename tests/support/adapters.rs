@@ -8,8 +8,8 @@
 //! both; only starting a handle and waiting (for a call, an event or a shutdown) differs, and
 //! that is all this trait covers.
 //!
-//! Shared by `tests/client.rs` and `tests/keep_present.rs` (through `#[path]`); not every
-//! user calls every item.
+//! Shared by `tests/client.rs`, `tests/keep_present.rs` and `tests/watch.rs` (through
+//! `#[path]`); not every user calls every item.
 #![allow(dead_code)]
 
 use std::future::IntoFuture as _;
@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use presence_proto::{
     Call, Client, Config, Error, Flavour, KeepPresent, KeepPresentBuilder, KeepPresentMany,
-    KeepPresentManyBuilder, Operation, SessionEvent, SessionId,
+    KeepPresentManyBuilder, Operation, SessionEvent, SessionId, WatchBuilder, WatchHandle,
+    WatchKind,
 };
 
 /// A value that may differ per adapter (e.g. what dropping a keep-present handle does).
@@ -114,6 +115,25 @@ pub(crate) trait Adapter: Sync + Sized + 'static {
     /// Tasks alive on the adapter's runtime (tokio); `None` for the blocking adapter, which
     /// has no runtime to ask.
     fn alive_tasks(&self) -> Option<usize>;
+
+    /// `WatchBuilder::start` (a watch, or with `RosterItem` a live roster).
+    fn start_watch<I: WatchKind>(
+        &self,
+        builder: WatchBuilder<Self::Flavour, I>,
+    ) -> Result<WatchHandle<Self::Flavour, I>, Error>;
+
+    /// The next item within `within`; `None` on time out or at the end.
+    fn next_item<I: WatchKind>(
+        &self,
+        watch: &mut WatchHandle<Self::Flavour, I>,
+        within: Duration,
+    ) -> Option<I>;
+
+    /// `WatchHandle::shutdown`.
+    fn watch_shutdown<I: WatchKind>(
+        &self,
+        watch: WatchHandle<Self::Flavour, I>,
+    ) -> Result<(), Error>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,6 +251,31 @@ impl Adapter for Tokio {
     fn alive_tasks(&self) -> Option<usize> {
         Some(self.runtime.metrics().num_alive_tasks())
     }
+
+    fn start_watch<I: WatchKind>(
+        &self,
+        builder: WatchBuilder<Self::Flavour, I>,
+    ) -> Result<WatchHandle<Self::Flavour, I>, Error> {
+        let _entered = self.runtime.enter();
+        builder.start()
+    }
+
+    fn next_item<I: WatchKind>(
+        &self,
+        watch: &mut WatchHandle<Self::Flavour, I>,
+        within: Duration,
+    ) -> Option<I> {
+        self.block_on(async { tokio::time::timeout(within, watch.next_item()).await })
+            .ok()
+            .flatten()
+    }
+
+    fn watch_shutdown<I: WatchKind>(
+        &self,
+        watch: WatchHandle<Self::Flavour, I>,
+    ) -> Result<(), Error> {
+        self.block_on(watch.shutdown())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,5 +365,27 @@ impl Adapter for Blocking {
 
     fn alive_tasks(&self) -> Option<usize> {
         None
+    }
+
+    fn start_watch<I: WatchKind>(
+        &self,
+        builder: WatchBuilder<Self::Flavour, I>,
+    ) -> Result<WatchHandle<Self::Flavour, I>, Error> {
+        builder.start()
+    }
+
+    fn next_item<I: WatchKind>(
+        &self,
+        watch: &mut WatchHandle<Self::Flavour, I>,
+        within: Duration,
+    ) -> Option<I> {
+        watch.next_item_timeout(within)
+    }
+
+    fn watch_shutdown<I: WatchKind>(
+        &self,
+        watch: WatchHandle<Self::Flavour, I>,
+    ) -> Result<(), Error> {
+        watch.shutdown()
     }
 }

@@ -126,16 +126,8 @@ pub(crate) fn exchange(
     };
     let response = result.map_err(|e| map_error(e, "send", limits))?;
     let (parts, body) = response.into_parts();
-    let content_length = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if content_length.is_some_and(|n| n > limits.max_body_size as u64) {
-        return Err(Error::BodyTooLarge {
-            limit: limits.max_body_size,
-        });
-    }
+    let content_length = presence_proto::Limits::new(limits.request_timeout, limits.max_body_size)
+        .declared_length(&parts.headers)?;
     let body = read_body(body, content_length, deadline, limits)?;
     Ok(Reply { parts, body })
 }

@@ -13,13 +13,11 @@ use crate::args::{KeepPresentArgs, Targets};
 use crate::escape::{Printable, escape};
 use crate::exit;
 use crate::failure::Failure;
+use crate::interrupt::{on_ctrl_c, run_for};
 use crate::state_arg::state_object;
 
 /// How often the wait for events looks for Ctrl-C and the `--for` deadline.
 const TICK: Duration = Duration::from_millis(50);
-
-/// Exit code after a second Ctrl-C, which does not wait for the leave (128 + SIGINT).
-const INTERRUPTED: i32 = 130;
 
 /// Runs `keep-present` to the end: `Ok` once the final leave was acknowledged.
 pub(crate) fn run(
@@ -56,19 +54,8 @@ pub(crate) fn run(
 
     // The signal handler first, so that a Ctrl-C right after the first heartbeat is not lost.
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
-    let mut presses = 0u32;
-    ctrlc::set_handler(move || {
-        presses += 1;
-        if presses > 1 {
-            std::process::exit(INTERRUPTED);
-        }
+    on_ctrl_c(move || {
         let _ = stop_tx.send(());
-    })
-    .map_err(|e| Failure {
-        kind: "other",
-        code: exit::OTHER,
-        message: format!("cannot handle Ctrl-C: {e}"),
-        status: None,
     })?;
 
     let session = builder.start().map_err(|e| Failure::from_error(&e))?;
@@ -131,13 +118,6 @@ pub(crate) fn run(
 }
 
 /// `--for`: a positive number of seconds.
-fn run_for(seconds: f64) -> Result<Duration, Failure> {
-    Duration::try_from_secs_f64(seconds)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| Failure::usage("--for must be a positive number of seconds"))
-}
-
 /// How the run ended, from the events seen.
 #[derive(Default)]
 struct Outcome {

@@ -7,6 +7,7 @@ mod completions;
 mod escape;
 mod exit;
 mod failure;
+mod interrupt;
 mod keep;
 mod profiles;
 mod report;

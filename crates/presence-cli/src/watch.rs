@@ -14,8 +14,8 @@ use presence_blocking::proto::{
 use serde_json::{Map, Value, json};
 
 use crate::escape::{Printable, escape};
-use crate::exit;
 use crate::failure::Failure;
+use crate::interrupt::{on_ctrl_c, run_for};
 
 /// `watch`.
 #[derive(Debug, Args)]
@@ -52,42 +52,9 @@ pub(crate) struct RosterArgs {
 /// How often the loop looks for the `--for` deadline.
 const TICK: Duration = Duration::from_millis(50);
 
-/// Exit code after a second Ctrl-C (128 + SIGINT).
-const INTERRUPTED: i32 = 130;
-
-fn run_for(seconds: Option<f64>) -> Result<Option<Duration>, Failure> {
-    seconds
-        .map(|s| {
-            Duration::try_from_secs_f64(s).map_err(|_| {
-                Failure::usage(format!(
-                    "--for must be a non-negative number of seconds, not {s}"
-                ))
-            })
-        })
-        .transpose()
-}
-
-/// Stops the watch on Ctrl-C; a second Ctrl-C exits at once.
-fn on_ctrl_c(stop: impl Fn() + Send + 'static) -> Result<(), Failure> {
-    let mut presses = 0u32;
-    ctrlc::set_handler(move || {
-        presses += 1;
-        if presses > 1 {
-            std::process::exit(INTERRUPTED);
-        }
-        stop();
-    })
-    .map_err(|e| Failure {
-        kind: "other",
-        code: exit::OTHER,
-        message: format!("cannot handle Ctrl-C: {e}"),
-        status: None,
-    })
-}
-
 /// Runs `watch` until Ctrl-C, `--for` or an error that cannot heal (non-zero exit).
 pub(crate) fn watch(client: &Client, args: WatchArgs, json: bool) -> Result<(), Failure> {
-    let run_for = run_for(args.duration)?;
+    let run_for = args.duration.map(run_for).transpose()?;
     let options = WatchOptions::new().observe(args.observe);
     let watch = client
         .watch()
@@ -155,7 +122,7 @@ pub(crate) fn watch(client: &Client, args: WatchArgs, json: bool) -> Result<(), 
 /// Runs `roster`: a redrawn table on a terminal, else (or with `--json`) one JSON line per
 /// update `{"channel","occupancy","uuids":[sorted]}`.
 pub(crate) fn roster(client: &Client, args: RosterArgs, json: bool) -> Result<(), Failure> {
-    let run_for = run_for(args.duration)?;
+    let run_for = args.duration.map(run_for).transpose()?;
     let roster = client
         .roster()
         .channels(args.channels.iter().cloned())

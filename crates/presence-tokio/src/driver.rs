@@ -185,11 +185,7 @@ impl AsyncDriver for Hyper {
                 tag.mark_answered();
             }
             let (parts, body) = response.into_parts();
-            let content_length = parts
-                .headers
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
+            let content_length = limits.declared_length(&parts.headers)?;
             let body = transport::read_body(body, limits.max_body_size, content_length).await?;
             Ok(http::Response::from_parts(parts, body))
         };

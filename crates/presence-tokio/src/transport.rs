@@ -297,7 +297,7 @@ pub(crate) fn send_error(
             _ => Error::network("connect", error),
         });
     }
-    let closed_early = find_in_chain::<hyper::Error>(&error)
+    let closed_early = presence_proto::find_in_chain::<hyper::Error>(&error)
         .is_some_and(|e| e.is_incomplete_message() || e.is_canceled() || e.is_closed())
         || chain_has_io_kind(
             &error,
@@ -326,9 +326,6 @@ pub(crate) async fn read_body(
     limit: usize,
     content_length: Option<u64>,
 ) -> Result<Bytes, Error> {
-    if content_length.is_some_and(|n| n > limit as u64) {
-        return Err(Error::BodyTooLarge { limit });
-    }
     let mut first: Option<Bytes> = None;
     let mut gathered: Vec<u8> = Vec::new();
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
@@ -363,17 +360,6 @@ pub(crate) async fn read_body(
         Some(bytes) => bytes,
         None => Bytes::from(gathered),
     })
-}
-
-fn find_in_chain<'a, T: StdError + 'static>(error: &'a (dyn StdError + 'static)) -> Option<&'a T> {
-    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<T>() {
-            return Some(found);
-        }
-        current = e.source();
-    }
-    None
 }
 
 fn chain_has_io_kind(error: &(dyn StdError + 'static), kinds: &[io::ErrorKind]) -> bool {

@@ -67,6 +67,34 @@ impl Limits {
             max_body_size,
         }
     }
+
+    /// The reply's declared `Content-Length` (a size hint for reading), or
+    /// [`Error::BodyTooLarge`] at once when it already exceeds the cap, before any body byte
+    /// is read. Every driver checks it the same way.
+    ///
+    /// ```
+    /// use presence_proto::{ErrorKind, Limits};
+    /// let limits = Limits::new(std::time::Duration::from_secs(10), 1024);
+    /// let mut headers = http::HeaderMap::new();
+    /// assert_eq!(limits.declared_length(&headers)?, None);
+    /// headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("512"));
+    /// assert_eq!(limits.declared_length(&headers)?, Some(512));
+    /// headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("4096"));
+    /// assert_eq!(limits.declared_length(&headers).unwrap_err().kind(), ErrorKind::TooLarge);
+    /// # Ok::<(), presence_proto::Error>(())
+    /// ```
+    pub fn declared_length(&self, headers: &http::HeaderMap) -> Result<Option<u64>, Error> {
+        let length = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if length.is_some_and(|n| n > self.max_body_size as u64) {
+            return Err(Error::BodyTooLarge {
+                limit: self.max_body_size,
+            });
+        }
+        Ok(length)
+    }
 }
 
 /// What every driver supplies besides moving bytes: a clock, wall time and randomness.

@@ -20,6 +20,56 @@ use crate::session::{PresenceSession, SessionOptions, SessionStart};
 /// ```
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
+/// The setters of what a session starts with (channels, groups, state), shared by
+/// [`KeepPresentBuilder`] and [`Member`] (both keep a [`SessionStart`] in `self.start`); the
+/// arguments make each one's doc examples: the example's opening lines, the expression that
+/// makes the builder, its closing lines, and when a bad state is reported.
+macro_rules! start_setters {
+    ($open:literal, $make:literal, $close:literal, $fails:literal) => {
+        #[doc = "Channels to join (added to any given before)."]
+        #[doc = ""]
+        #[doc = concat!("```\n", $open, "let builder = ", $make, ".channels([\"a\", \"b\"]).channels([\"c\"]);\n# drop(builder);\n", $close, "```")]
+        pub fn channels<I, S>(mut self, channels: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            self.start
+                .channels
+                .extend(channels.into_iter().map(Into::into));
+            self
+        }
+
+        #[doc = "Channel groups to join (added to any given before)."]
+        #[doc = ""]
+        #[doc = concat!("```\n", $open, "let builder = ", $make, ".groups([\"friends\"]);\n# drop(builder);\n", $close, "```")]
+        pub fn groups<I, S>(mut self, groups: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            self.start.groups.extend(groups.into_iter().map(Into::into));
+            self
+        }
+
+        #[doc = concat!("State carried by every heartbeat for one channel or group. ", $fails)]
+        #[doc = ""]
+        #[doc = concat!("```\n", $open, "#[derive(serde::Serialize)]\nstruct Mood<'a> { mood: &'a str }\nlet builder = ", $make, ".channels([\"lobby\"]).state(\"lobby\", &Mood { mood: \"happy\" });\n# drop(builder);\n", $close, "```")]
+        pub fn state<T: Serialize + ?Sized>(mut self, name: impl Into<String>, state: &T) -> Self {
+            self.start.state(name, state);
+            self
+        }
+
+        #[doc = "An already-built JSON state for one channel or group."]
+        #[doc = ""]
+        #[doc = concat!("```\n", $open, "let builder = ", $make, ".channels([\"lobby\"]).state_value(\"lobby\", serde_json::json!({\"mood\": \"happy\"}));\n# drop(builder);\n", $close, "```")]
+        pub fn state_value(mut self, name: impl Into<String>, state: serde_json::Value) -> Self {
+            self.start.state.push((name.into(), state));
+            self
+        }
+    };
+}
+
 impl<F> Client<F> {
     /// Starts keeping this client's user present: set channels, groups, state and timing on the
     /// returned builder, then `start` it (a background task for async drivers, a thread for
@@ -101,73 +151,12 @@ impl<F> fmt::Debug for KeepPresentBuilder<F> {
 }
 
 impl<F: Flavour> KeepPresentBuilder<F> {
-    /// Channels to join at start (added to any given before).
-    ///
-    /// ```
-    /// # fn demo<F: presence_proto::Flavour>(client: presence_proto::Client<F>) {
-    /// let builder = client.keep_present().channels(["a", "b"]).channels(["c"]);
-    /// # drop(builder);
-    /// # }
-    /// ```
-    pub fn channels<I, S>(mut self, channels: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.start
-            .channels
-            .extend(channels.into_iter().map(Into::into));
-        self
-    }
-
-    /// Channel groups to join at start (added to any given before).
-    ///
-    /// ```
-    /// # fn demo<F: presence_proto::Flavour>(client: presence_proto::Client<F>) {
-    /// let builder = client.keep_present().groups(["friends"]);
-    /// # drop(builder);
-    /// # }
-    /// ```
-    pub fn groups<I, S>(mut self, groups: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.start.groups.extend(groups.into_iter().map(Into::into));
-        self
-    }
-
-    /// State carried by every heartbeat for one channel or group. A value that does not
-    /// serialise makes `start` fail.
-    ///
-    /// ```
-    /// # fn demo<F: presence_proto::Flavour>(client: presence_proto::Client<F>) {
-    /// #[derive(serde::Serialize)]
-    /// struct Mood<'a> { mood: &'a str }
-    /// let builder = client.keep_present().channels(["lobby"]).state("lobby", &Mood { mood: "happy" });
-    /// # drop(builder);
-    /// # }
-    /// ```
-    pub fn state<T: Serialize + ?Sized>(mut self, name: impl Into<String>, state: &T) -> Self {
-        self.start.state(name, state);
-        self
-    }
-
-    /// An already-built JSON state for one channel or group.
-    ///
-    /// ```
-    /// # fn demo<F: presence_proto::Flavour>(client: presence_proto::Client<F>) {
-    /// let builder = client
-    ///     .keep_present()
-    ///     .channels(["lobby"])
-    ///     .state_value("lobby", serde_json::json!({"mood": "happy"}));
-    /// # drop(builder);
-    /// # }
-    /// ```
-    pub fn state_value(mut self, name: impl Into<String>, state: serde_json::Value) -> Self {
-        self.start.state.push((name.into(), state));
-        self
-    }
+    start_setters!(
+        "# fn demo<F: presence_proto::Flavour>(client: presence_proto::Client<F>) {\n",
+        "client.keep_present()",
+        "# }\n",
+        "A value that does not serialise makes `start` fail."
+    );
 
     /// The presence timeout in seconds (default 300, minimum 20); heartbeats follow every
     /// `timeout / 2 − 1` seconds.
@@ -376,64 +365,12 @@ impl Member {
         }
     }
 
-    /// Channels to join (added to any given before).
-    ///
-    /// ```
-    /// let member = presence_proto::Member::new("user-1").channels(["a", "b"]);
-    /// # drop(member);
-    /// ```
-    pub fn channels<I, S>(mut self, channels: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.start
-            .channels
-            .extend(channels.into_iter().map(Into::into));
-        self
-    }
-
-    /// Channel groups to join (added to any given before).
-    ///
-    /// ```
-    /// let member = presence_proto::Member::new("user-1").groups(["friends"]);
-    /// # drop(member);
-    /// ```
-    pub fn groups<I, S>(mut self, groups: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.start.groups.extend(groups.into_iter().map(Into::into));
-        self
-    }
-
-    /// State carried for one channel or group. A value that does not serialise makes `add`
-    /// fail.
-    ///
-    /// ```
-    /// let member = presence_proto::Member::new("user-1")
-    ///     .channels(["lobby"])
-    ///     .state("lobby", &serde_json::json!({"mood": "happy"}));
-    /// # drop(member);
-    /// ```
-    pub fn state<T: Serialize + ?Sized>(mut self, name: impl Into<String>, state: &T) -> Self {
-        self.start.state(name, state);
-        self
-    }
-
-    /// An already-built JSON state for one channel or group.
-    ///
-    /// ```
-    /// let member = presence_proto::Member::new("user-1")
-    ///     .channels(["lobby"])
-    ///     .state_value("lobby", serde_json::json!({"mood": "happy"}));
-    /// # drop(member);
-    /// ```
-    pub fn state_value(mut self, name: impl Into<String>, state: serde_json::Value) -> Self {
-        self.start.state.push((name.into(), state));
-        self
-    }
+    start_setters!(
+        "",
+        "presence_proto::Member::new(\"user-1\")",
+        "",
+        "A value that does not serialise makes `add` fail."
+    );
 
     /// Timing of this member (default: the handle's).
     ///
